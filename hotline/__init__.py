@@ -1,0 +1,1 @@
+"""12345 government service hotline: the contact-center core."""

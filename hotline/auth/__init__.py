@@ -1,0 +1,1 @@
+"""People, roles, logins and sessions."""

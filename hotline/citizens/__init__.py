@@ -1,0 +1,1 @@
+"""Citizens (诉求人) and the identities they reach us with."""

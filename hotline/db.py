@@ -1,0 +1,102 @@
+"""Engine and sessions: SQLite (embedded default) or PostgreSQL, chosen from a plain URL."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+from hotline.events.bus import EventBus, take_pending
+
+SQLITE_BUSY_TIMEOUT_SECONDS = 30
+READONLY = "hotline_readonly"
+
+
+def async_url(url: str) -> URL:
+    """Turn ``sqlite:///path`` or ``postgresql://...`` into the async driver's URL."""
+    parsed = make_url(url)
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        return parsed.set(drivername="sqlite+aiosqlite")
+    if backend in ("postgresql", "postgres"):
+        return parsed.set(drivername="postgresql+asyncpg")
+    raise ValueError(f"unsupported database URL {parsed.render_as_string(hide_password=True)!r}")
+
+
+def is_sqlite(engine: AsyncEngine) -> bool:
+    """Whether the engine talks to the embedded SQLite file."""
+    return engine.dialect.name == "sqlite"
+
+
+def _prepare_sqlite(engine: AsyncEngine) -> None:
+    """WAL, foreign keys, and write transactions that take the lock up front (no upgrade deadlocks)."""
+    database = engine.url.database
+    if database and database != ":memory:":
+        Path(database).parent.mkdir(parents=True, exist_ok=True)
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_SECONDS * 1000}")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        readonly = connection.get_execution_options().get(READONLY, False)
+        connection.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")
+
+
+def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
+    """An async engine for a plain database URL."""
+    target = async_url(url)
+    if target.get_backend_name() == "sqlite":
+        engine = create_async_engine(target, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS}, **kwargs)
+        _prepare_sqlite(engine)
+        return engine
+    return create_async_engine(target, pool_pre_ping=True, **kwargs)
+
+
+class Database:
+    """One engine with a writer and a reader session factory; events go out after commit."""
+
+    def __init__(self, url: str, bus: EventBus | None = None, **kwargs: Any) -> None:
+        self.url = url
+        self.bus = bus
+        self.engine = create_engine(url, **kwargs)
+        self._writer = async_sessionmaker(self.engine, expire_on_commit=False)
+        self._reader = async_sessionmaker(self.engine.execution_options(**{READONLY: True}), expire_on_commit=False)
+
+    @asynccontextmanager
+    async def session(self) -> AsyncIterator[AsyncSession]:
+        """A write unit of work: committed once at the end, rolled back on any error."""
+        async with self._writer() as session:
+            try:
+                yield session
+                await session.commit()
+            except BaseException:
+                await session.rollback()
+                take_pending(session)
+                raise
+            if self.bus is not None:
+                for event in take_pending(session):
+                    await self.bus.publish(event)
+
+    @asynccontextmanager
+    async def read_session(self) -> AsyncIterator[AsyncSession]:
+        """A read-only unit of work that never takes the write lock."""
+        async with self._reader() as session:
+            try:
+                yield session
+            finally:
+                await session.rollback()
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()

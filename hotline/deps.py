@@ -1,0 +1,75 @@
+"""FastAPI dependencies shared by every router: the database, settings and the current user."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+
+from hotline.auth import service as auth_service
+from hotline.auth.models import Role
+from hotline.auth.service import CurrentUser
+from hotline.config import Settings
+from hotline.db import Database
+from hotline.errors import Forbidden, NotAuthenticated
+
+SESSION_COOKIE = "hotline_session"
+
+
+def get_db(request: Request) -> Database:
+    return request.app.state.db  # type: ignore[no-any-return]
+
+
+def get_settings(request: Request) -> Settings:
+    return request.app.state.settings  # type: ignore[no-any-return]
+
+
+def bearer_or_cookie(request: Request) -> str | None:
+    """The session token from ``Authorization: Bearer`` or, for the web UI, the session cookie."""
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() == "bearer" and token.strip():
+        return token.strip()
+    return request.cookies.get(SESSION_COOKIE)
+
+
+async def current_user(
+    request: Request,
+    db: Annotated[Database, Depends(get_db)],
+    settings: Annotated[Settings, Depends(get_settings)],
+) -> CurrentUser:
+    """The logged-in user, or 401."""
+    token = bearer_or_cookie(request)
+    if not token:
+        raise NotAuthenticated("请先登录", "authentication required")
+    async with db.read_session() as session:
+        resolved = await auth_service.resolve(session, settings=settings, token=token)
+    if resolved is None:
+        raise NotAuthenticated("登录已失效，请重新登录", "session expired or revoked; log in again")
+    user, stale = resolved
+    if stale:
+        async with db.session() as session:
+            await auth_service.touch(session, session_id=user.session_id)
+    return user
+
+
+def client_ip(request: Request) -> str | None:
+    return request.client.host if request.client else None
+
+
+def require_roles(*roles: Role) -> Callable[..., Coroutine[Any, Any, CurrentUser]]:
+    """A dependency that admits only the given roles."""
+    allowed = frozenset(roles)
+
+    async def dependency(user: Annotated[CurrentUser, Depends(current_user)]) -> CurrentUser:
+        if user.role not in allowed:
+            raise Forbidden("当前角色无权访问", f"role {user.role} may not use this endpoint")
+        return user
+
+    return dependency
+
+
+DB = Annotated[Database, Depends(get_db)]
+AppSettings = Annotated[Settings, Depends(get_settings)]
+User = Annotated[CurrentUser, Depends(current_user)]

@@ -1,0 +1,80 @@
+"""The event bus interface and its in-process implementation (the embedded default)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+SUBSCRIBER_QUEUE_SIZE = 1000
+
+
+@dataclass(frozen=True)
+class BusEvent:
+    """One message on a channel, e.g. ``tickets`` / ``{"type": "ticket.dispatched", ...}``."""
+
+    channel: str
+    payload: dict[str, Any] = field(default_factory=dict)
+
+
+class Subscription(Protocol):
+    def __aiter__(self) -> AsyncIterator[BusEvent]: ...
+
+
+class EventBus(Protocol):
+    """What a bus does; a Redis implementation fills the same shape for several instances."""
+
+    async def publish(self, event: BusEvent) -> None: ...
+
+    def subscribe(self, *channels: str) -> contextlib.AbstractAsyncContextManager[Subscription]: ...
+
+
+class _QueueSubscription:
+    def __init__(self, queue: asyncio.Queue[BusEvent]) -> None:
+        self._queue = queue
+
+    async def __aiter__(self) -> AsyncIterator[BusEvent]:
+        while True:
+            yield await self._queue.get()
+
+
+class InProcessEventBus:
+    """Fan-out to subscribers of this process; a slow subscriber drops its oldest events, not the bus."""
+
+    def __init__(self) -> None:
+        self._subscribers: dict[str, set[asyncio.Queue[BusEvent]]] = {}
+
+    async def publish(self, event: BusEvent) -> None:
+        for queue in list(self._subscribers.get(event.channel, ())):
+            if queue.full():
+                queue.get_nowait()
+            queue.put_nowait(event)
+
+    @contextlib.asynccontextmanager
+    async def subscribe(self, *channels: str) -> AsyncIterator[Subscription]:
+        queue: asyncio.Queue[BusEvent] = asyncio.Queue(SUBSCRIBER_QUEUE_SIZE)
+        for channel in channels:
+            self._subscribers.setdefault(channel, set()).add(queue)
+        try:
+            yield _QueueSubscription(queue)
+        finally:
+            for channel in channels:
+                self._subscribers.get(channel, set()).discard(queue)
+
+
+PENDING_KEY = "hotline_pending_events"
+
+
+def publish_after_commit(session: AsyncSession, event: BusEvent) -> None:
+    """Queue an event that the unit of work publishes only once its transaction committed."""
+    session.info.setdefault(PENDING_KEY, []).append(event)
+
+
+def take_pending(session: AsyncSession) -> list[BusEvent]:
+    """The events queued on this session, removed from it."""
+    pending: list[BusEvent] = session.info.pop(PENDING_KEY, [])
+    return pending

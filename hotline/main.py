@@ -1,0 +1,49 @@
+"""The application factory."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
+
+import web
+from hotline import health
+from hotline.auth.endpoints import router as auth_router
+from hotline.config import Settings, get_settings
+from hotline.db import Database
+from hotline.errors import DomainError
+from hotline.events.bus import InProcessEventBus
+from hotline.tickets.endpoints import router as tickets_router
+from hotline.units.endpoints import router as units_router
+from web.routes import router as web_router
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the service: database, event bus, routers and the web UI."""
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.bus = InProcessEventBus()
+        app.state.db = Database(settings.database_url, bus=app.state.bus)
+        try:
+            yield
+        finally:
+            await app.state.db.dispose()
+
+    app = FastAPI(title="12345 政务服务便民热线", version="0.1.0", lifespan=lifespan)
+    app.state.settings = settings
+
+    @app.exception_handler(DomainError)
+    async def domain_error(_: Request, exc: DomainError) -> JSONResponse:
+        return JSONResponse(exc.as_dict(), status_code=exc.status_code)
+
+    for router in (health.router, auth_router, tickets_router, units_router):
+        app.include_router(router)
+    app.include_router(web_router)
+    app.mount("/static", StaticFiles(directory=Path(web.__file__).parent / "static"), name="static")
+    return app

@@ -1,0 +1,1 @@
+"""The demo city and its data."""

@@ -1,0 +1,1 @@
+"""Time limits and supervision (限时办结、跟踪督办)."""

@@ -1,0 +1,1 @@
+"""Work orders (工单): their lifecycle, history and API."""

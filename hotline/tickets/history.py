@@ -1,0 +1,68 @@
+"""Appending to an order's immutable history."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hotline.db_types import utcnow
+from hotline.events.bus import BusEvent, publish_after_commit
+from hotline.tickets import repository
+from hotline.tickets.lifecycle import Actor
+from hotline.tickets.models import Ticket, TicketEvent
+
+TICKETS_CHANNEL = "tickets"
+
+
+async def write_event(
+    session: AsyncSession,
+    *,
+    ticket: Ticket,
+    action: str,
+    actor: Actor,
+    from_status: str | None,
+    reason: str | None = None,
+    payload: dict[str, Any] | None = None,
+    at: datetime | None = None,
+) -> TicketEvent:
+    """Append one event to an order's history and announce it once the transaction commits."""
+    assert ticket.id is not None
+    event = TicketEvent(
+        ticket_id=ticket.id,
+        seq=await repository.next_event_seq(session, ticket_id=ticket.id),
+        action=action,
+        actor_id=actor.user_id,
+        actor_role=actor.role,
+        from_status=from_status,
+        to_status=ticket.status,
+        reason=reason,
+        payload=payload or {},
+        created_at=at or utcnow(),
+    )
+    session.add(event)
+    await session.flush()
+    publish_after_commit(
+        session,
+        BusEvent(
+            TICKETS_CHANNEL,
+            {
+                "type": f"ticket.{action}",
+                "ticket_id": ticket.id,
+                "number": ticket.number,
+                "status": ticket.status,
+                "lead_unit_id": ticket.lead_unit_id,
+            },
+        ),
+    )
+    return event
+
+
+async def record_history(
+    session: AsyncSession, *, ticket: Ticket, action: str, actor: Actor, payload: dict[str, Any], at: datetime
+) -> None:
+    """Append an event that is history only (no status change), e.g. an order merged into this one."""
+    await write_event(
+        session, ticket=ticket, action=action, actor=actor, from_status=ticket.status, payload=payload, at=at
+    )

@@ -1,0 +1,140 @@
+"""Work orders, their unit assignments and their append-only event history."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import Column, Index, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from hotline.db_types import JSONDocument, UTCDateTime, utcnow
+
+
+class RequestType(StrEnum):
+    CONSULTATION = "consultation"
+    HELP = "help"
+    COMPLAINT = "complaint"
+    REPORT = "report"
+    SUGGESTION = "suggestion"
+    PRAISE = "praise"
+
+
+REQUEST_TYPE_LABELS_ZH = {
+    RequestType.CONSULTATION: "咨询",
+    RequestType.HELP: "求助",
+    RequestType.COMPLAINT: "投诉",
+    RequestType.REPORT: "举报",
+    RequestType.SUGGESTION: "建议",
+    RequestType.PRAISE: "表扬",
+}
+
+
+class Urgency(StrEnum):
+    URGENT = "urgent"
+    UTILITY_OUTAGE = "utility_outage"
+    GENERAL = "general"
+    COMPLEX = "complex"
+
+
+URGENCY_LABELS_ZH = {
+    Urgency.URGENT: "紧急",
+    Urgency.UTILITY_OUTAGE: "水电气热",
+    Urgency.GENERAL: "一般",
+    Urgency.COMPLEX: "复杂",
+}
+
+
+def _aware(nullable: bool = True, index: bool = False) -> Any:
+    return Field(default=None, sa_column=Column(UTCDateTime(), nullable=nullable, index=index))
+
+
+class Ticket(SQLModel, table=True):
+    """A work order; ``status`` only ever changes through the lifecycle service."""
+
+    __tablename__ = "tickets"
+    __table_args__ = (
+        Index("ix_tickets_status_due_at", "status", "due_at"),
+        Index("ix_tickets_lead_unit_status", "lead_unit_id", "status"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    number: str = Field(max_length=20, unique=True)
+    channel: str = Field(max_length=16, index=True)
+    request_type: str = Field(default=RequestType.CONSULTATION, max_length=16)
+    category_id: int | None = Field(default=None, foreign_key="categories.id", index=True)
+    urgency: str = Field(default=Urgency.GENERAL, max_length=16)
+    territory_unit_id: int | None = Field(default=None, foreign_key="units.id")
+    address: str | None = Field(default=None, max_length=255)
+    title: str = Field(max_length=200)
+    content: str = Field(sa_column=Column(Text, nullable=False))
+    citizen_id: int | None = Field(default=None, foreign_key="citizens.id", index=True)
+    confidential: bool = Field(default=False)
+    status: str = Field(max_length=16, index=True)
+    lead_unit_id: int | None = Field(default=None, foreign_key="units.id")
+    parent_id: int | None = Field(default=None, foreign_key="tickets.id", index=True)
+    merged_into_id: int | None = Field(default=None, foreign_key="tickets.id")
+    extension_pending: bool = Field(default=False)
+    extension_requested_due_at: datetime | None = _aware()
+    accept_due_at: datetime | None = _aware()
+    due_at: datetime | None = _aware()
+    dispatched_at: datetime | None = _aware()
+    accepted_at: datetime | None = _aware()
+    replied_at: datetime | None = _aware()
+    closed_at: datetime | None = _aware()
+    reply: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    answer: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    rework_count: int = Field(default=0)
+    created_by_id: int | None = Field(default=None, foreign_key="users.id")
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False, index=True))
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+    version: int = Field(default=1)  # bumped by every transition; clients can detect stale views
+
+
+class AssignmentRole(StrEnum):
+    LEAD = "lead"
+    ASSISTING = "assisting"
+
+
+class TicketAssignment(SQLModel, table=True):
+    """A unit working on an order: the lead (主办) or an assisting unit (协办)."""
+
+    __tablename__ = "ticket_assignments"
+
+    id: int | None = Field(default=None, primary_key=True)
+    ticket_id: int = Field(foreign_key="tickets.id", index=True)
+    unit_id: int = Field(foreign_key="units.id", index=True)
+    role: str = Field(max_length=16)
+    active: bool = Field(default=True)
+    assigned_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+    replied_at: datetime | None = _aware()
+    reply: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+
+
+class TicketEvent(SQLModel, table=True):
+    """One immutable step of an order's history (database triggers refuse updates and deletes)."""
+
+    __tablename__ = "ticket_events"
+    __table_args__ = (UniqueConstraint("ticket_id", "seq", name="uq_ticket_events_ticket_seq"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    ticket_id: int = Field(foreign_key="tickets.id", index=True)
+    seq: int
+    action: str = Field(max_length=32)
+    actor_id: int | None = Field(default=None, foreign_key="users.id")
+    actor_role: str = Field(max_length=32)
+    from_status: str | None = Field(default=None, max_length=16)
+    to_status: str = Field(max_length=16)
+    reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSONDocument, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class TicketNumberCounter(SQLModel, table=True):
+    """The last order number handed out per day (``2026112100042``)."""
+
+    __tablename__ = "ticket_number_counters"
+
+    day: str = Field(primary_key=True, max_length=8)
+    last: int = Field(default=0)

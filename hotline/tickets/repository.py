@@ -1,0 +1,165 @@
+"""Work-order queries: visibility, listing, locking, numbering, history."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import ColumnElement, and_, exists, false, func, or_, select, true, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hotline.auth.models import HOTLINE_ROLES, Role
+from hotline.auth.service import CurrentUser
+from hotline.channels.models import Message
+from hotline.tickets.lifecycle import OPEN_STATUSES
+from hotline.tickets.models import Ticket, TicketAssignment, TicketEvent, TicketNumberCounter
+from hotline.units.models import Unit
+
+READ_ALL_ROLES = HOTLINE_ROLES | {Role.AUDITOR}
+
+
+def visible_to(user: CurrentUser) -> ColumnElement[bool]:
+    """The orders this user may see: all for the hotline, their unit's subtree for departments."""
+    if user.role in READ_ALL_ROLES:
+        return true()
+    if user.role is not Role.DEPARTMENT_STAFF or not user.unit_path:
+        return false()
+    return exists(
+        select(TicketAssignment.id)
+        .join(Unit, Unit.id == TicketAssignment.unit_id)
+        .where(
+            TicketAssignment.ticket_id == Ticket.id,
+            TicketAssignment.active,
+            Unit.path.startswith(user.unit_path),  # type: ignore[attr-defined]
+        )
+    )
+
+
+@dataclass(frozen=True)
+class TicketFilters:
+    channel: str | None = None
+    status: str | None = None
+    unit_id: int | None = None
+    overdue: bool | None = None
+    q: str | None = None
+
+
+def _filtered(filters: TicketFilters, now: datetime) -> list[ColumnElement[bool]]:
+    clauses: list[ColumnElement[bool]] = []
+    if filters.channel:
+        clauses.append(Ticket.channel == filters.channel)
+    if filters.status:
+        clauses.append(Ticket.status.in_(filters.status.split(",")))  # type: ignore[attr-defined]
+    if filters.unit_id is not None:
+        clauses.append(Ticket.lead_unit_id == filters.unit_id)
+    if filters.overdue is not None:
+        late = and_(Ticket.status.in_(OPEN_STATUSES), Ticket.due_at < now)  # type: ignore[attr-defined]
+        clauses.append(late if filters.overdue else ~late)
+    if filters.q:
+        pattern = f"%{filters.q.strip()}%"
+        clauses.append(
+            or_(
+                Ticket.content.like(pattern),
+                Ticket.title.like(pattern),  # type: ignore[attr-defined]
+                Ticket.number.like(pattern),
+                Ticket.address.like(pattern),
+            )
+        )  # type: ignore[union-attr]
+    return clauses
+
+
+async def list_tickets(
+    session: AsyncSession, *, user: CurrentUser, filters: TicketFilters, now: datetime, page: int, page_size: int
+) -> tuple[list[Ticket], int]:
+    """One page of the orders this user may see, newest first, with the total count."""
+    where = and_(visible_to(user), *_filtered(filters, now))
+    total = (await session.execute(select(func.count()).select_from(Ticket).where(where))).scalar_one()
+    rows = await session.execute(
+        select(Ticket)
+        .where(where)
+        .order_by(Ticket.created_at.desc(), Ticket.id.desc())  # type: ignore[attr-defined]
+        .offset((page - 1) * page_size)
+        .limit(page_size)
+    )
+    return list(rows.scalars()), total
+
+
+async def get_visible(session: AsyncSession, *, ticket_id: int, user: CurrentUser, lock: bool = False) -> Ticket | None:
+    """An order if it exists and this user may see it; locked for the transaction when asked."""
+    query = select(Ticket).where(Ticket.id == ticket_id, visible_to(user))
+    if lock:
+        query = query.with_for_update(of=Ticket)  # type: ignore[arg-type]
+    return (await session.execute(query)).scalar_one_or_none()
+
+
+async def get_locked(session: AsyncSession, *, ticket_id: int) -> Ticket | None:
+    """An order locked for update (a no-op on SQLite, whose write transactions are exclusive)."""
+    query = select(Ticket).where(Ticket.id == ticket_id).with_for_update()
+    return (await session.execute(query)).scalar_one_or_none()
+
+
+async def assignments(session: AsyncSession, *, ticket_id: int, active_only: bool = True) -> list[TicketAssignment]:
+    """The units working on an order."""
+    query = select(TicketAssignment).where(TicketAssignment.ticket_id == ticket_id).order_by(TicketAssignment.id)
+    if active_only:
+        query = query.where(TicketAssignment.active)
+    return list((await session.execute(query)).scalars())
+
+
+async def deactivate_assignments(session: AsyncSession, *, ticket_id: int) -> None:
+    """Take an order away from the units that had it."""
+    await session.execute(
+        update(TicketAssignment)
+        .where(TicketAssignment.ticket_id == ticket_id, TicketAssignment.active)
+        .values(active=False)
+    )
+
+
+async def events(session: AsyncSession, *, ticket_id: int) -> list[TicketEvent]:
+    """An order's history in order."""
+    rows = await session.execute(
+        select(TicketEvent).where(TicketEvent.ticket_id == ticket_id).order_by(TicketEvent.seq)
+    )
+    return list(rows.scalars())
+
+
+async def next_event_seq(session: AsyncSession, *, ticket_id: int) -> int:
+    """The sequence number of the next event of an order (the order row is locked by the caller)."""
+    last = (await session.execute(select(func.max(TicketEvent.seq)).where(TicketEvent.ticket_id == ticket_id))).scalar()
+    return (last or 0) + 1
+
+
+async def messages(session: AsyncSession, *, ticket_id: int) -> list[Message]:
+    """Every contact attached to an order, oldest first."""
+    rows = await session.execute(select(Message).where(Message.ticket_id == ticket_id).order_by(Message.id))
+    return list(rows.scalars())
+
+
+async def move_messages(session: AsyncSession, *, from_ticket_id: int, to_ticket_id: int) -> int:
+    """Re-attach an order's contacts to another order; returns how many moved."""
+    result = await session.execute(
+        update(Message).where(Message.ticket_id == from_ticket_id).values(ticket_id=to_ticket_id)
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+async def children(session: AsyncSession, *, ticket_id: int) -> list[int]:
+    """The ids of orders sub-dispatched from this one."""
+    rows = await session.execute(select(Ticket.id).where(Ticket.parent_id == ticket_id).order_by(Ticket.id))
+    return [row for row in rows.scalars() if row is not None]
+
+
+async def next_number(session: AsyncSession, *, day: str) -> str:
+    """The next human-friendly order number of a day, e.g. ``2026112100042`` (atomic per day)."""
+    dialect = session.bind.dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    statement = (
+        insert(TicketNumberCounter)
+        .values(day=day, last=1)
+        .on_conflict_do_update(index_elements=["day"], set_={"last": TicketNumberCounter.last + 1})
+        .returning(TicketNumberCounter.last)
+    )
+    last = (await session.execute(statement)).scalar_one()
+    return f"{day}{last:05d}"

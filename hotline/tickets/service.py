@@ -1,0 +1,143 @@
+"""Work-order services: every transition writes the new state and its event in one transaction.
+
+Services never commit; the caller's unit of work does, once. A refused action raises before the
+unit of work commits, so nothing of it is written.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hotline.auth.models import Role
+from hotline.auth.service import CurrentUser
+from hotline.citizens import service as citizens
+from hotline.citizens.models import Citizen, IdentityKind
+from hotline.db_types import utcnow
+from hotline.errors import NotFound
+from hotline.tickets import effects, repository
+from hotline.tickets.history import write_event
+from hotline.tickets.lifecycle import OPEN_STATUSES, Action, Actor, Status, TicketFacts, decide
+from hotline.tickets.models import RequestType, Ticket
+from hotline.tickets.schemas import TicketCreate
+from hotline.timefmt import to_local
+from hotline.units.repository import units_by_id
+
+TITLE_LENGTH = 30
+SYSTEM_ACTOR = Actor(role=Role.SYSTEM)
+
+
+def actor_of(user: CurrentUser | None) -> Actor:
+    """The lifecycle's view of a user (or of the service itself)."""
+    if user is None:
+        return SYSTEM_ACTOR
+    return Actor(role=user.role, unit_path=user.unit_path, user_id=user.id)
+
+
+def make_title(content: str) -> str:
+    """A one-line summary of the request for lists."""
+    line = " ".join(content.split())
+    return line if len(line) <= TITLE_LENGTH else line[: TITLE_LENGTH - 1] + "…"
+
+
+async def create_ticket(
+    session: AsyncSession,
+    *,
+    data: TicketCreate,
+    actor: Actor,
+    citizen: Citizen | None = None,
+    now: datetime | None = None,
+) -> Ticket:
+    """Register a new order (受理) with its first event; ``now`` lets imports and replays set the time."""
+    if citizen is None and data.citizen_phone:
+        citizen = await citizens.identify(
+            session, kind=IdentityKind.PHONE, value=data.citizen_phone, name=data.citizen_name
+        )
+    now = now or utcnow()
+    ticket = Ticket(
+        number=await repository.next_number(session, day=to_local(now).strftime("%Y%m%d")),
+        channel=data.channel,
+        request_type=data.request_type,
+        urgency=data.urgency,
+        category_id=data.category_id,
+        address=data.address,
+        title=data.title or make_title(data.content),
+        content=data.content,
+        citizen_id=citizen.id if citizen else None,
+        confidential=data.confidential or data.request_type is RequestType.REPORT,
+        status=Status.REGISTERED,
+        created_by_id=actor.user_id,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(ticket)
+    await session.flush()
+    await write_event(
+        session,
+        ticket=ticket,
+        action=Action.CREATE,
+        actor=actor,
+        from_status=None,
+        payload={"channel": data.channel},
+        at=now,
+    )
+    return ticket
+
+
+async def act(
+    session: AsyncSession,
+    *,
+    ticket_id: int,
+    user: CurrentUser | None,
+    action: Action,
+    text: str | None = None,
+    params: dict[str, Any] | None = None,
+    now: datetime | None = None,
+) -> Ticket:
+    """Take one lifecycle action on an order: check it, apply it, record it."""
+    actor = actor_of(user)
+    ticket = await (
+        repository.get_visible(session, ticket_id=ticket_id, user=user, lock=True)
+        if user
+        else repository.get_locked(session, ticket_id=ticket_id)
+    )
+    if ticket is None:
+        raise NotFound("工单不存在或无权查看", f"order {ticket_id} not found")
+    outcome = decide(await facts_of(session, ticket), action, actor, text=text)
+    now = now or utcnow()
+    payload = await effects.apply(
+        session, ticket=ticket, outcome=outcome, actor=actor, text=text, params=params or {}, now=now
+    )
+    ticket.status = outcome.to_status
+    ticket.extension_pending = outcome.extension_pending
+    ticket.updated_at = now
+    ticket.version += 1
+    reason = text if effects.text_is_reason(action) else None
+    await write_event(
+        session,
+        ticket=ticket,
+        action=action,
+        actor=actor,
+        from_status=outcome.from_status,
+        reason=reason,
+        payload=payload,
+        at=now,
+    )
+    return ticket
+
+
+async def facts_of(session: AsyncSession, ticket: Ticket) -> TicketFacts:
+    """What the lifecycle rules need to know about an order."""
+    assert ticket.id is not None
+    active = await repository.assignments(session, ticket_id=ticket.id)
+    units = await units_by_id(session, [a.unit_id for a in active])
+    lead = next((units[a.unit_id].path for a in active if a.role == "lead"), None)
+    assisting = tuple(units[a.unit_id].path for a in active if a.role == "assisting")
+    return TicketFacts(Status(ticket.status), lead, assisting, ticket.extension_pending)
+
+
+def is_overdue(ticket: Ticket, now: datetime) -> bool:
+    """Whether an open order is past its handling deadline."""
+    return ticket.status in OPEN_STATUSES and ticket.due_at is not None and ticket.due_at < now

@@ -1,0 +1,36 @@
+"""Unit queries."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hotline.units.models import Unit
+
+
+async def all_units(session: AsyncSession, *, kind: str | None = None) -> list[Unit]:
+    """Every active unit, in tree order."""
+    query = select(Unit).where(Unit.is_active).order_by(Unit.path)
+    if kind:
+        query = query.where(Unit.kind == kind)
+    return list((await session.execute(query)).scalars())
+
+
+async def units_by_id(session: AsyncSession, ids: Iterable[int]) -> dict[int, Unit]:
+    """The units with these ids."""
+    wanted = {i for i in ids if i is not None}
+    if not wanted:
+        return {}
+    rows = await session.execute(select(Unit).where(Unit.id.in_(wanted)))  # type: ignore[union-attr]
+    return {unit.id: unit for unit in rows.scalars() if unit.id is not None}
+
+
+async def add_unit(session: AsyncSession, *, unit: Unit, parent: Unit | None) -> Unit:
+    """Insert a unit under its parent and give it its tree path."""
+    unit.parent_id = parent.id if parent else None
+    session.add(unit)
+    await session.flush()
+    unit.path = f"{parent.path if parent else '/'}{unit.id}/"
+    return unit

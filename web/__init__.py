@@ -1,0 +1,1 @@
+"""The web UI (Simplified Chinese), served by the same process; no asset comes from the internet."""
