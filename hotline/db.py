@@ -92,11 +92,8 @@ class Database:
     @asynccontextmanager
     async def read_session(self) -> AsyncIterator[AsyncSession]:
         """A read-only unit of work that never takes the write lock."""
-        async with self._reader() as session:
-            try:
-                yield session
-            finally:
-                await session.rollback()
+        async with self._reader() as session:  # closing returns the connection, which rolls back
+            yield session
 
     async def dispose(self) -> None:
         await self.engine.dispose()

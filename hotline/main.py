@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 import web
-from hotline import health
+from hotline import health, models  # noqa: F401  (every table registered before the first query)
 from hotline.auth.endpoints import router as auth_router
 from hotline.config import Settings, get_settings
 from hotline.db import Database

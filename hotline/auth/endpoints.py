@@ -38,14 +38,10 @@ async def login(body: LoginIn, request: Request, db: DB, settings: AppSettings) 
             kind="api",
             client_ip=client_ip(request),
         )
-    if result.error is not None:
-        raise result.error
-    assert result.token is not None and result.user is not None
-    return LoginOut(
-        access_token=result.token,
-        expires_in=int(settings.session_max_age.total_seconds()),
-        user=user_public(result.user),
-    )
+        public = user_public(result.user) if result.user is not None else None
+    if result.error is not None or result.token is None or public is None:
+        raise result.error or AssertionError("login produced neither a token nor an error")
+    return LoginOut(access_token=result.token, expires_in=int(settings.session_max_age.total_seconds()), user=public)
 
 
 @router.post("/logout", status_code=204)

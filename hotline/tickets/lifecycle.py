@@ -92,7 +92,8 @@ HISTORY_LABELS_ZH = {"merge_in": "并入工单"}  # history-only events, not act
 
 def event_label(action: str) -> str:
     """The Chinese name of an event in an order's history."""
-    return ACTION_LABELS_ZH.get(Action(action), action) if action in Action else HISTORY_LABELS_ZH.get(action, action)
+    labels: dict[str, str] = {**ACTION_LABELS_ZH, **HISTORY_LABELS_ZH}
+    return labels.get(action, action)
 
 
 Scope = Literal["hotline", "lead", "assisting"]

@@ -1,0 +1,35 @@
+"""The order API end to end: an operator creates an order, it is dispatched, accepted and replied."""
+
+from __future__ import annotations
+
+import httpx
+
+from tests.conftest import City, login
+
+
+async def test_create_dispatch_accept_reply(app_client: httpx.AsyncClient, staff: dict, city: City) -> None:
+    operator = await login(app_client, "operator1")
+    created = await app_client.post(
+        "/api/v1/tickets",
+        headers=operator,
+        json={"citizen_phone": "13800138000", "content": "小区门口路灯不亮已经三天了", "address": "梁园区平原路"},
+    )
+    assert created.status_code == 201, created.text
+    ticket = created.json()
+    assert ticket["status"] == "registered"
+    assert [e["type"] for e in ticket["events"]] == ["create"]
+    assert ticket["citizen"]["phones"] == ["+8613800138000"]
+
+    lead = city.unit("liangyuan").id
+    dispatched = await app_client.post(
+        f"/api/v1/tickets/{ticket['id']}/dispatch", headers=operator, json={"lead_unit_id": lead}
+    )
+    assert dispatched.status_code == 200, dispatched.text
+    assert dispatched.json()["due_at"].endswith("+08:00")
+
+    dept = await login(app_client, "dept_liangyuan1")
+    accepted = await app_client.post(f"/api/v1/tickets/{ticket['id']}/accept", headers=dept, json={})
+    assert accepted.json()["status"] == "in_progress"
+    replied = await app_client.post(f"/api/v1/tickets/{ticket['id']}/reply", headers=dept, json={"reply": "已修复路灯"})
+    assert replied.json()["status"] == "reply_review"
+    assert [e["type"] for e in replied.json()["events"]] == ["create", "dispatch", "accept", "reply"]
