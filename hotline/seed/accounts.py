@@ -44,12 +44,13 @@ def demo_accounts(units: dict[str, Unit]) -> list[DemoAccount]:
 async def load_accounts(session: AsyncSession, units: dict[str, Unit], password: str, *, reset: bool) -> int:
     """Create missing demo accounts (and reset their passwords when asked); returns how many were created."""
     existing = {u.username: u for u in (await session.execute(select(User))).scalars()}
+    shared_hash = hash_password(password)  # every demo account has the same password, so one hash does
     created = 0
     for account in demo_accounts(units):
         user = existing.get(account.username)
         if user is not None:
             if reset:
-                user.password_hash = hash_password(password)
+                user.password_hash = shared_hash
                 user.failed_logins, user.locked_until = 0, None
             continue
         unit = units.get(account.unit_code) if account.unit_code else None
@@ -57,7 +58,7 @@ async def load_accounts(session: AsyncSession, units: dict[str, Unit], password:
             User(
                 username=account.username,
                 display_name=account.display_name,
-                password_hash=hash_password(password),
+                password_hash=shared_hash,
                 role=account.role,
                 unit_id=unit.id if unit else None,
             )
