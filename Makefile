@@ -28,6 +28,7 @@ run: install
 test: $(VENV)/.test-deps
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy hotline web
 	$(BIN)/pytest -q
 
 lint: $(VENV)/.test-deps

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from sqlalchemy import select
+from sqlmodel import col, select
 
 from hotline.auth import service
 from hotline.auth.models import ROLE_LABELS_ZH, Role, User
@@ -55,5 +55,5 @@ async def logout(user: Current, db: DB) -> None:
 async def me(user: Current, db: DB) -> UserPublic:
     """The logged-in user."""
     async with db.read_session() as session:
-        row = (await session.execute(select(User).where(User.id == user.id))).scalar_one()
+        row = (await session.execute(select(User).where(col(User.id) == user.id))).scalar_one()
     return user_public(row)

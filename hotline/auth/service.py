@@ -7,8 +7,8 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
 
 from hotline.audit.service import record
 from hotline.auth.models import AuthSession, Role, User
@@ -53,7 +53,7 @@ async def attempt_login(
 ) -> LoginResult:
     """Check a password, counting failures and locking the account after too many."""
     now = utcnow()
-    user = (await session.execute(select(User).where(User.username == username))).scalar_one_or_none()
+    user = (await session.execute(select(User).where(col(User.username) == username))).scalar_one_or_none()
     if user is not None and user.locked_until is not None and user.locked_until > now:
         verify_password(None, password)
         record(session, action="login.locked", actor_id=user.id, actor_username=username, client_ip=client_ip)
@@ -111,10 +111,10 @@ async def resolve(session: AsyncSession, *, settings: Settings, token: str) -> t
     """The user behind a live token and whether its last-seen time is due a refresh; None if not live."""
     row = (
         await session.execute(
-            select(AuthSession, User, Unit.path)
-            .join(User, User.id == AuthSession.user_id)
-            .outerjoin(Unit, Unit.id == User.unit_id)
-            .where(AuthSession.token_hash == token_digest(token))
+            select(AuthSession, User, col(Unit.path))
+            .join(User, col(User.id) == col(AuthSession.user_id))
+            .outerjoin(Unit, col(Unit.id) == col(User.unit_id))
+            .where(col(AuthSession.token_hash) == token_digest(token))
         )
     ).one_or_none()
     if row is None:

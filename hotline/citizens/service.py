@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import phonenumbers
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
 
 from hotline.citizens.models import ChannelIdentity, Citizen, IdentityKind
 from hotline.errors import InvalidInput
@@ -43,8 +43,8 @@ async def identify(session: AsyncSession, *, kind: IdentityKind, value: str, nam
     found = (
         await session.execute(
             select(Citizen)
-            .join(ChannelIdentity, ChannelIdentity.citizen_id == Citizen.id)
-            .where(ChannelIdentity.kind == kind.value, ChannelIdentity.value == canonical)
+            .join(ChannelIdentity, col(ChannelIdentity.citizen_id) == col(Citizen.id))
+            .where(col(ChannelIdentity.kind) == kind.value, col(ChannelIdentity.value) == canonical)
         )
     ).scalar_one_or_none()
     if found is not None:
@@ -62,5 +62,5 @@ async def identify(session: AsyncSession, *, kind: IdentityKind, value: str, nam
 
 async def identities_of(session: AsyncSession, *, citizen_id: int) -> list[ChannelIdentity]:
     """Every identity a citizen has used."""
-    rows = await session.execute(select(ChannelIdentity).where(ChannelIdentity.citizen_id == citizen_id))
+    rows = await session.execute(select(ChannelIdentity).where(col(ChannelIdentity.citizen_id) == citizen_id))
     return list(rows.scalars())

@@ -90,10 +90,14 @@ ACTION_LABELS_ZH = {
 HISTORY_LABELS_ZH = {"merge_in": "并入工单"}  # history-only events, not actions
 
 
+EVENT_LABELS_ZH: dict[str, str] = {
+    action.value: label for action, label in ACTION_LABELS_ZH.items()
+} | HISTORY_LABELS_ZH
+
+
 def event_label(action: str) -> str:
     """The Chinese name of an event in an order's history."""
-    labels: dict[str, str] = {**ACTION_LABELS_ZH, **HISTORY_LABELS_ZH}
-    return labels.get(action, action)
+    return EVENT_LABELS_ZH.get(action, action)
 
 
 Scope = Literal["hotline", "lead", "assisting"]

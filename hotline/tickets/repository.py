@@ -5,10 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, and_, exists, false, func, or_, select, true, update
+from sqlalchemy import ColumnElement, and_, exists, false, func, or_, true, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
 
 from hotline.auth.models import HOTLINE_ROLES, Role
 from hotline.auth.service import CurrentUser
@@ -27,12 +28,12 @@ def visible_to(user: CurrentUser) -> ColumnElement[bool]:
     if user.role is not Role.DEPARTMENT_STAFF or not user.unit_path:
         return false()
     return exists(
-        select(TicketAssignment.id)
-        .join(Unit, Unit.id == TicketAssignment.unit_id)
+        select(col(TicketAssignment.id))
+        .join(Unit, col(Unit.id) == col(TicketAssignment.unit_id))
         .where(
-            TicketAssignment.ticket_id == Ticket.id,
-            TicketAssignment.active,
-            Unit.path.startswith(user.unit_path),  # type: ignore[attr-defined]
+            col(TicketAssignment.ticket_id) == col(Ticket.id),
+            col(TicketAssignment.active),
+            col(Unit.path).startswith(user.unit_path),
         )
     )
 
@@ -49,24 +50,24 @@ class TicketFilters:
 def _filtered(filters: TicketFilters, now: datetime) -> list[ColumnElement[bool]]:
     clauses: list[ColumnElement[bool]] = []
     if filters.channel:
-        clauses.append(Ticket.channel == filters.channel)
+        clauses.append(col(Ticket.channel) == filters.channel)
     if filters.status:
-        clauses.append(Ticket.status.in_(filters.status.split(",")))  # type: ignore[attr-defined]
+        clauses.append(col(Ticket.status).in_(filters.status.split(",")))
     if filters.unit_id is not None:
-        clauses.append(Ticket.lead_unit_id == filters.unit_id)
+        clauses.append(col(Ticket.lead_unit_id) == filters.unit_id)
     if filters.overdue is not None:
-        late = and_(Ticket.status.in_(OPEN_STATUSES), Ticket.due_at < now)  # type: ignore[attr-defined]
+        late = and_(col(Ticket.status).in_(OPEN_STATUSES), col(Ticket.due_at) < now)
         clauses.append(late if filters.overdue else ~late)
     if filters.q:
         pattern = f"%{filters.q.strip()}%"
         clauses.append(
             or_(
-                Ticket.content.like(pattern),
-                Ticket.title.like(pattern),  # type: ignore[attr-defined]
-                Ticket.number.like(pattern),
-                Ticket.address.like(pattern),
+                col(Ticket.content).like(pattern),
+                col(Ticket.title).like(pattern),
+                col(Ticket.number).like(pattern),
+                col(Ticket.address).like(pattern),
             )
-        )  # type: ignore[union-attr]
+        )
     return clauses
 
 
@@ -79,7 +80,7 @@ async def list_tickets(
     rows = await session.execute(
         select(Ticket)
         .where(where)
-        .order_by(Ticket.created_at.desc(), Ticket.id.desc())  # type: ignore[attr-defined]
+        .order_by(col(Ticket.created_at).desc(), col(Ticket.id).desc())
         .offset((page - 1) * page_size)
         .limit(page_size)
     )
@@ -88,23 +89,25 @@ async def list_tickets(
 
 async def get_visible(session: AsyncSession, *, ticket_id: int, user: CurrentUser, lock: bool = False) -> Ticket | None:
     """An order if it exists and this user may see it; locked for the transaction when asked."""
-    query = select(Ticket).where(Ticket.id == ticket_id, visible_to(user))
+    query = select(Ticket).where(col(Ticket.id) == ticket_id, visible_to(user))
     if lock:
-        query = query.with_for_update(of=Ticket)  # type: ignore[arg-type]
+        query = query.with_for_update(of=Ticket)
     return (await session.execute(query)).scalar_one_or_none()
 
 
 async def get_locked(session: AsyncSession, *, ticket_id: int) -> Ticket | None:
     """An order locked for update (a no-op on SQLite, whose write transactions are exclusive)."""
-    query = select(Ticket).where(Ticket.id == ticket_id).with_for_update()
+    query = select(Ticket).where(col(Ticket.id) == ticket_id).with_for_update()
     return (await session.execute(query)).scalar_one_or_none()
 
 
 async def assignments(session: AsyncSession, *, ticket_id: int, active_only: bool = True) -> list[TicketAssignment]:
     """The units working on an order."""
-    query = select(TicketAssignment).where(TicketAssignment.ticket_id == ticket_id).order_by(TicketAssignment.id)
+    query = (
+        select(TicketAssignment).where(col(TicketAssignment.ticket_id) == ticket_id).order_by(col(TicketAssignment.id))
+    )
     if active_only:
-        query = query.where(TicketAssignment.active)
+        query = query.where(col(TicketAssignment.active))
     return list((await session.execute(query)).scalars())
 
 
@@ -112,7 +115,7 @@ async def deactivate_assignments(session: AsyncSession, *, ticket_id: int) -> No
     """Take an order away from the units that had it."""
     await session.execute(
         update(TicketAssignment)
-        .where(TicketAssignment.ticket_id == ticket_id, TicketAssignment.active)
+        .where(col(TicketAssignment.ticket_id) == ticket_id, col(TicketAssignment.active))
         .values(active=False)
     )
 
@@ -120,46 +123,50 @@ async def deactivate_assignments(session: AsyncSession, *, ticket_id: int) -> No
 async def events(session: AsyncSession, *, ticket_id: int) -> list[TicketEvent]:
     """An order's history in order."""
     rows = await session.execute(
-        select(TicketEvent).where(TicketEvent.ticket_id == ticket_id).order_by(TicketEvent.seq)
+        select(TicketEvent).where(col(TicketEvent.ticket_id) == ticket_id).order_by(col(TicketEvent.seq))
     )
     return list(rows.scalars())
 
 
 async def next_event_seq(session: AsyncSession, *, ticket_id: int) -> int:
     """The sequence number of the next event of an order (the order row is locked by the caller)."""
-    last = (await session.execute(select(func.max(TicketEvent.seq)).where(TicketEvent.ticket_id == ticket_id))).scalar()
+    last = (
+        await session.execute(select(func.max(col(TicketEvent.seq))).where(col(TicketEvent.ticket_id) == ticket_id))
+    ).scalar()
     return (last or 0) + 1
 
 
 async def messages(session: AsyncSession, *, ticket_id: int) -> list[Message]:
     """Every contact attached to an order, oldest first."""
-    rows = await session.execute(select(Message).where(Message.ticket_id == ticket_id).order_by(Message.id))
+    rows = await session.execute(select(Message).where(col(Message.ticket_id) == ticket_id).order_by(col(Message.id)))
     return list(rows.scalars())
 
 
 async def move_messages(session: AsyncSession, *, from_ticket_id: int, to_ticket_id: int) -> int:
     """Re-attach an order's contacts to another order; returns how many moved."""
     result = await session.execute(
-        update(Message).where(Message.ticket_id == from_ticket_id).values(ticket_id=to_ticket_id)
+        update(Message).where(col(Message.ticket_id) == from_ticket_id).values(ticket_id=to_ticket_id)
     )
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+    return int(getattr(result, "rowcount", 0) or 0)  # DML results carry rowcount
 
 
 async def children(session: AsyncSession, *, ticket_id: int) -> list[int]:
     """The ids of orders sub-dispatched from this one."""
-    rows = await session.execute(select(Ticket.id).where(Ticket.parent_id == ticket_id).order_by(Ticket.id))
+    rows = await session.execute(
+        select(col(Ticket.id)).where(col(Ticket.parent_id) == ticket_id).order_by(col(Ticket.id))
+    )
     return [row for row in rows.scalars() if row is not None]
 
 
 async def next_number(session: AsyncSession, *, day: str) -> str:
     """The next human-friendly order number of a day, e.g. ``2026112100042`` (atomic per day)."""
-    dialect = session.bind.dialect.name
+    dialect = session.get_bind().dialect.name
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
     statement = (
         insert(TicketNumberCounter)
         .values(day=day, last=1)
-        .on_conflict_do_update(index_elements=["day"], set_={"last": TicketNumberCounter.last + 1})
-        .returning(TicketNumberCounter.last)
+        .on_conflict_do_update(index_elements=["day"], set_={"last": col(TicketNumberCounter.last) + 1})
+        .returning(col(TicketNumberCounter.last))
     )
     last = (await session.execute(statement)).scalar_one()
     return f"{day}{last:05d}"

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
 
 from hotline.units.models import Unit
 
 
 async def all_units(session: AsyncSession, *, kind: str | None = None) -> list[Unit]:
     """Every active unit, in tree order."""
-    query = select(Unit).where(Unit.is_active).order_by(Unit.path)
+    query = select(Unit).where(col(Unit.is_active)).order_by(col(Unit.path))
     if kind:
-        query = query.where(Unit.kind == kind)
+        query = query.where(col(Unit.kind) == kind)
     return list((await session.execute(query)).scalars())
 
 
@@ -23,7 +23,7 @@ async def units_by_id(session: AsyncSession, ids: Iterable[int]) -> dict[int, Un
     wanted = {i for i in ids if i is not None}
     if not wanted:
         return {}
-    rows = await session.execute(select(Unit).where(Unit.id.in_(wanted)))  # type: ignore[union-attr]
+    rows = await session.execute(select(Unit).where(col(Unit.id).in_(wanted)))
     return {unit.id: unit for unit in rows.scalars() if unit.id is not None}
 
 
