@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from hotline.config import get_settings
+from knowledge_base.cli import kb_app
 
 app = typer.Typer(help="12345 政务服务便民热线 — the hotline's command line.", no_args_is_help=True)
 
@@ -55,20 +56,4 @@ def seed_demo(
     typer.echo(json.dumps(summary, ensure_ascii=False))
 
 
-def _mount_optional() -> None:
-    """Sub-commands that live beside the core (classifier, knowledge base)."""
-    try:
-        from routing.classifier.cli import classifier_app
-
-        app.add_typer(classifier_app, name="classifier", help="Train and evaluate the request classifier.")
-    except ImportError:
-        pass
-    try:
-        from knowledge_base.cli import kb_app
-
-        app.add_typer(kb_app, name="kb", help="Knowledge-base search tools.")
-    except ImportError:
-        pass
-
-
-_mount_optional()
+app.add_typer(kb_app, name="kb", help="Knowledge-base tools: evaluate search quality and speed.")

@@ -1,0 +1,67 @@
+"""Command line for the knowledge base, mounted by the main CLI as ``hotline kb``."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from knowledge_base.baseline import CharTfidfIndex
+from knowledge_base.evaluate import EvaluationReport, evaluate, load_corpus, load_queries
+from knowledge_base.search import SearchIndex
+
+logger = logging.getLogger(__name__)
+
+kb_app = typer.Typer(help="Knowledge-base search tools.", no_args_is_help=True, add_completion=False)
+
+ExistingFile = Annotated[Path, typer.Option(exists=True, dir_okay=False, readable=True)]
+
+
+@kb_app.callback()
+def kb() -> None:
+    """Knowledge-base search tools."""
+
+
+@kb_app.command("evaluate")
+def evaluate_command(
+    corpus: Annotated[Path, typer.Option(exists=True, dir_okay=False, help='JSONL rows {"id","question","answer"}.')],
+    queries: Annotated[Path, typer.Option(exists=True, dir_okay=False, help='JSONL rows {"query","expected"}.')],
+    json_output: Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")] = False,
+    baseline: Annotated[
+        bool, typer.Option("--baseline", help="Rank with plain character TF-IDF over the questions instead.")
+    ] = False,
+) -> None:
+    """Build the search index over a corpus, run every query and report hit@k, MRR and latency."""
+    _log_to_stderr()
+    entries = load_corpus(corpus)
+    checks = load_queries(queries)
+    engine = "char_tfidf" if baseline else "hybrid"
+    logger.info("evaluating %s search: %d entries, %d queries", engine, len(entries), len(checks))
+    report = evaluate(entries, checks, CharTfidfIndex if baseline else SearchIndex.build)
+    if json_output:
+        typer.echo(json.dumps({"engine": engine, **report.as_dict()}, ensure_ascii=False))
+    else:
+        typer.echo(_summary(engine, report))
+
+
+def _summary(engine: str, report: EvaluationReport) -> str:
+    """Return a one-line human-readable summary of a report."""
+    return (
+        f"{engine}: n={report.n} hit@1={report.hit_at_1:.3f} hit@3={report.hit_at_3:.3f} "
+        f"hit@10={report.hit_at_10:.3f} mrr={report.mrr:.3f} p95={report.p95_ms:.1f}ms "
+        f"build={report.build_ms / 1000:.1f}s"
+    )
+
+
+def _log_to_stderr() -> None:
+    """Send log records to stderr when nobody configured logging (stdout carries the report)."""
+    if not logging.getLogger().handlers:
+        logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+
+
+if __name__ == "__main__":
+    kb_app()
