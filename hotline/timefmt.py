@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from typing import Annotated
 
-from pydantic import PlainSerializer
+from pydantic import AfterValidator, PlainSerializer
 
 CHINA_TZ = timezone(timedelta(hours=8))
 
@@ -15,4 +15,13 @@ def to_local(value: datetime) -> datetime:
     return value.astimezone(CHINA_TZ)
 
 
-LocalDateTime = Annotated[datetime, PlainSerializer(lambda v: to_local(v).isoformat(), return_type=str)]
+def assume_china_time(value: datetime) -> datetime:
+    """A time given without an offset is China Standard Time, as staff would mean it."""
+    return value if value.tzinfo is not None else value.replace(tzinfo=CHINA_TZ)
+
+
+LocalDateTime = Annotated[
+    datetime,
+    AfterValidator(assume_china_time),
+    PlainSerializer(lambda v: to_local(v).isoformat(), return_type=str),
+]

@@ -118,6 +118,7 @@ async def _visible(session: AsyncSession, ticket_id: int, user: CurrentUser) -> 
 async def _act(
     db: DB, user: CurrentUser, ticket_id: int, action: Action, text: str | None = None, **params: Any
 ) -> TicketDetail:
+    _ensure_can_read(user)
     async with db.session() as session:
         ticket = await service.act(session, ticket_id=ticket_id, user=user, action=action, text=text, params=params)
         return await views.detail(session, ticket, user, utcnow())

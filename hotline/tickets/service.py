@@ -112,6 +112,8 @@ async def act(
     )
     ticket.status = outcome.to_status
     ticket.extension_pending = outcome.extension_pending
+    if not ticket.extension_pending:
+        ticket.extension_requested_due_at = None  # decided, or moot once the order left handling
     ticket.updated_at = now
     ticket.version += 1
     reason = text if effects.text_is_reason(action) else None

@@ -33,3 +33,26 @@ async def test_create_dispatch_accept_reply(app_client: httpx.AsyncClient, staff
     replied = await app_client.post(f"/api/v1/tickets/{ticket['id']}/reply", headers=dept, json={"reply": "已修复路灯"})
     assert replied.json()["status"] == "reply_review"
     assert [e["type"] for e in replied.json()["events"]] == ["create", "dispatch", "accept", "reply"]
+
+
+async def test_replying_withdraws_a_pending_extension_request(
+    app_client: httpx.AsyncClient, staff: dict, city: City
+) -> None:
+    operator = await login(app_client, "operator1")
+    dept = await login(app_client, "dept_zhujian1")
+    ticket = (await app_client.post("/api/v1/tickets", headers=operator, json={"content": "电梯困人后仍未检修"})).json()
+    url = f"/api/v1/tickets/{ticket['id']}"
+    await app_client.post(f"{url}/dispatch", headers=operator, json={"lead_unit_id": city.unit("zhujian").id})
+    await app_client.post(f"{url}/accept", headers=dept)
+    asked = await app_client.post(
+        f"{url}/request-extension",
+        headers=dept,
+        json={"reason": "需厂家检修", "requested_due_at": "2099-01-05T17:00:00"},
+    )
+    assert asked.json()["extension_pending"] is True
+    assert asked.json()["extension_requested_due_at"] == "2099-01-05T17:00:00+08:00"  # no offset means China time
+    replied = (await app_client.post(f"{url}/reply", headers=dept, json={"reply": "已完成检修"})).json()
+    assert replied["extension_pending"] is False and replied["extension_requested_due_at"] is None
+    assert (
+        await app_client.post(f"{url}/approve-extension", headers=await login(app_client, "supervisor1"))
+    ).status_code == 409
