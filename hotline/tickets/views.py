@@ -93,7 +93,7 @@ async def detail(session: AsyncSession, ticket: Ticket, user: CurrentUser, now: 
     """The whole order as this user may see it: contacts, history, units and what they can do next."""
     assert ticket.id is not None
     all_assignments = await repository.assignments(session, ticket_id=ticket.id, active_only=False)
-    units = await units_by_id(session, [a.unit_id for a in all_assignments] + [ticket.lead_unit_id or 0])
+    units = await units_by_id(session, [a.unit_id for a in all_assignments] + [ticket.lead_unit_id])
     history = await repository.events(session, ticket_id=ticket.id)
     facts = await facts_of(session, ticket)
     return TicketDetail(

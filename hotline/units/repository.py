@@ -18,7 +18,7 @@ async def all_units(session: AsyncSession, *, kind: str | None = None) -> list[U
     return list((await session.execute(query)).scalars())
 
 
-async def units_by_id(session: AsyncSession, ids: Iterable[int]) -> dict[int, Unit]:
+async def units_by_id(session: AsyncSession, ids: Iterable[int | None]) -> dict[int, Unit]:
     """The units with these ids."""
     wanted = {i for i in ids if i is not None}
     if not wanted:
