@@ -57,6 +57,7 @@ class Ticket(SQLModel, table=True):
     __table_args__ = (
         Index("ix_tickets_status_due_at", "status", "due_at"),
         Index("ix_tickets_lead_unit_status", "lead_unit_id", "status"),
+        Index("ix_tickets_next_alert_at", "next_alert_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -79,6 +80,12 @@ class Ticket(SQLModel, table=True):
     extension_requested_due_at: datetime | None = _aware()
     accept_due_at: datetime | None = _aware()
     due_at: datetime | None = _aware()
+    clock_started_at: datetime | None = _aware()  # start of the current handling clock
+    clock_kind: str | None = Field(default=None, max_length=16)  # "natural" or "working" time
+    paused_at: datetime | None = _aware()  # waiting for the citizen: the clock is stopped
+    next_alert_at: datetime | None = _aware()  # when the sweep must next look at this order
+    next_alert_tier: str | None = Field(default=None, max_length=16)
+    alert_level: str | None = Field(default=None, max_length=16)  # highest tier fired for the current deadline
     dispatched_at: datetime | None = _aware()
     accepted_at: datetime | None = _aware()
     replied_at: datetime | None = _aware()

@@ -1,0 +1,53 @@
+"""Delivery adapters: one small interface per channel, so a local provider can replace a foreign one."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from hotline.events.bus import BusEvent, EventBus
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """What a provider needs to send one message."""
+
+    channel: str
+    recipient: str
+    subject: str | None
+    body: str
+    dedupe_key: str
+
+
+class DeliveryError(Exception):
+    """A failed attempt; the outbox retries it later."""
+
+
+class Provider(Protocol):
+    """Sends one message and returns the provider's id for it, or raises ``DeliveryError``."""
+
+    async def send(self, delivery: Delivery) -> str | None: ...
+
+
+NOTIFICATIONS_CHANNEL = "notifications"
+
+
+class InAppProvider:
+    """Staff notifications shown live in the web app, through the event bus."""
+
+    def __init__(self, bus: EventBus) -> None:
+        self._bus = bus
+
+    async def send(self, delivery: Delivery) -> str | None:
+        await self._bus.publish(
+            BusEvent(
+                NOTIFICATIONS_CHANNEL,
+                {
+                    "recipient": delivery.recipient,
+                    "subject": delivery.subject,
+                    "body": delivery.body,
+                    "key": delivery.dedupe_key,
+                },
+            )
+        )
+        return None
