@@ -36,6 +36,10 @@ class Settings(BaseSettings):
     login_lockout_minutes: int = 10
     cookie_secure: bool = True
 
+    run_jobs: bool = True  # periodic jobs (outbox, supervision sweep) inside `serve`; off when workers run them
+    sla_sweep_seconds: int = 60
+    outbox_poll_seconds: float = 2.0
+
     twilio_auth_token: SecretStr | None = None
     wechat_token: SecretStr | None = None
     wechat_aes_key: SecretStr | None = None
