@@ -7,6 +7,8 @@ from hotline.auth.models import AuthSession, User
 from hotline.categories import Category
 from hotline.channels.models import Message
 from hotline.citizens.models import ChannelIdentity, Citizen
+from hotline.outbox.models import OutboxMessage
+from hotline.supervision.models import CalendarYear, JobRun, SlaAlert, SupervisionOrder
 from hotline.tickets.models import Ticket, TicketAssignment, TicketEvent, TicketNumberCounter
 from hotline.units.models import Unit
 
@@ -15,7 +17,12 @@ metadata = SQLModel.metadata
 __all__ = [
     "AuditEntry",
     "AuthSession",
+    "CalendarYear",
     "Category",
+    "JobRun",
+    "OutboxMessage",
+    "SlaAlert",
+    "SupervisionOrder",
     "ChannelIdentity",
     "Citizen",
     "Message",
