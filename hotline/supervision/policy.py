@@ -8,11 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import lru_cache
 from typing import Literal
 
-from hotline.calendar.holidays import HolidaySchedule
-from hotline.calendar.working_time import BusinessHours, WorkingCalendar
+from hotline.calendar.working_time import WorkingCalendar
+from hotline.supervision import calendars
 from hotline.tickets.models import RequestType, Urgency
 
 LimitUnit = Literal["natural_minutes", "natural_hours", "working_hours", "working_days"]
@@ -53,12 +52,6 @@ ACCEPTANCE = Limit(2, "working_hours")
 ACCEPTANCE_URGENT = Limit(30, "natural_minutes")
 
 
-@lru_cache(maxsize=1)
-def default_calendar() -> WorkingCalendar:
-    """The official holiday schedule the library knows, with default business hours."""
-    return WorkingCalendar(HolidaySchedule.from_library(), BusinessHours())
-
-
 def handling_limit(request_type: str, urgency: str) -> Limit:
     """The handling limit for an order: urgency overrides type when it is stricter in kind."""
     by_urgency = HANDLING_BY_URGENCY.get(Urgency(urgency))
@@ -75,9 +68,19 @@ def acceptance_limit(urgency: str) -> Limit:
     return ACCEPTANCE_URGENT if urgency in (Urgency.URGENT, Urgency.UTILITY_OUTAGE) else ACCEPTANCE
 
 
-def dispatch_deadlines(*, request_type: str, urgency: str, start: datetime) -> tuple[datetime, datetime]:
+@dataclass(frozen=True)
+class Deadlines:
+    """The clocks an order gets when a unit takes it on."""
+
+    accept_due_at: datetime
+    due_at: datetime
+    clock_kind: str  # "natural" or "working": how elapsed time is measured for the warning tier
+
+
+def dispatch_deadlines(*, request_type: str, urgency: str, start: datetime) -> Deadlines:
     """The acceptance and handling deadlines of an order dispatched at ``start``."""
-    calendar = default_calendar()
-    accept_due = acceptance_limit(urgency).deadline(calendar, start)
-    due = handling_limit(request_type, urgency).deadline(calendar, start)
-    return min(accept_due, due), due
+    calendar = calendars.current()
+    handling = handling_limit(request_type, urgency)
+    due = handling.deadline(calendar, start)
+    accept_due = min(acceptance_limit(urgency).deadline(calendar, start), due)
+    return Deadlines(accept_due, due, "natural" if handling.unit.startswith("natural") else "working")

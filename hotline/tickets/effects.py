@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hotline.errors import Conflict, InvalidInput, NotFound
+from hotline.supervision import clock
 from hotline.supervision.policy import dispatch_deadlines
 from hotline.tickets import repository
 from hotline.tickets.history import record_history
@@ -89,8 +90,8 @@ async def _dispatch(step: Step) -> dict[str, Any]:
     ticket.lead_unit_id = lead_id
     ticket.dispatched_at = step.now
     ticket.accepted_at = None
-    ticket.accept_due_at, ticket.due_at = dispatch_deadlines(
-        request_type=ticket.request_type, urgency=ticket.urgency, start=step.now
+    clock.start(
+        ticket, dispatch_deadlines(request_type=ticket.request_type, urgency=ticket.urgency, start=step.now), step.now
     )
     return {
         "lead_unit_id": lead_id,
@@ -117,7 +118,8 @@ async def _approve_return(step: Step) -> dict[str, Any]:
     returned_from = ticket.lead_unit_id
     await repository.deactivate_assignments(step.session, ticket_id=ticket.id)
     ticket.lead_unit_id = None
-    ticket.accept_due_at = ticket.due_at = ticket.dispatched_at = None
+    ticket.dispatched_at = None
+    clock.stop(ticket)
     return {"returned_from_unit_id": returned_from}
 
 
@@ -187,7 +189,11 @@ async def _rework(step: Step) -> dict[str, Any]:
     ticket.rework_count += 1
     ticket.closed_at = None
     if step.outcome.to_status is Status.IN_PROGRESS:
-        _, ticket.due_at = dispatch_deadlines(request_type=ticket.request_type, urgency=ticket.urgency, start=step.now)
+        clock.start(
+            ticket,
+            dispatch_deadlines(request_type=ticket.request_type, urgency=ticket.urgency, start=step.now),
+            step.now,
+        )
     return {"rework_count": ticket.rework_count, "due_at": _iso(ticket.due_at)}
 
 

@@ -17,6 +17,7 @@ from hotline.citizens import service as citizens
 from hotline.citizens.models import Citizen, IdentityKind
 from hotline.db_types import utcnow
 from hotline.errors import NotFound
+from hotline.supervision import clock
 from hotline.tickets import effects, repository
 from hotline.tickets.history import write_event
 from hotline.tickets.lifecycle import OPEN_STATUSES, Action, Actor, Status, TicketFacts, decide
@@ -114,6 +115,7 @@ async def act(
     ticket.extension_pending = outcome.extension_pending
     if not ticket.extension_pending:
         ticket.extension_requested_due_at = None  # decided, or moot once the order left handling
+    await clock.reschedule(session, ticket)
     ticket.updated_at = now
     ticket.version += 1
     reason = text if effects.text_is_reason(action) else None

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from hotline.errors import InvalidInput
+from hotline.supervision import clock
 from hotline.supervision.policy import dispatch_deadlines
 from hotline.tickets import repository
 from hotline.tickets.history import write_event
@@ -26,8 +27,8 @@ async def create_child(step: Step) -> dict[str, Any]:
     unit, lead = units.get(unit_id), units[parent.lead_unit_id]
     if unit is None or unit.id == lead.id or not unit.path.startswith(lead.path):
         raise InvalidInput("只能下派给本单位的下级单位", "sub-dispatch goes only to a unit below the lead unit")
-    accept_due, due = dispatch_deadlines(request_type=parent.request_type, urgency=parent.urgency, start=step.now)
-    due = step.params.get("due_at") or min(due, parent.due_at or due)
+    deadlines = dispatch_deadlines(request_type=parent.request_type, urgency=parent.urgency, start=step.now)
+    due = step.params.get("due_at") or min(deadlines.due_at, parent.due_at or deadlines.due_at)
     if parent.due_at is not None and due > parent.due_at:
         raise InvalidInput("下级工单的办理时限不能晚于上级工单", "a child order must be due no later than its parent")
     child = Ticket(
@@ -46,8 +47,10 @@ async def create_child(step: Step) -> dict[str, Any]:
         lead_unit_id=unit.id,
         parent_id=parent.id,
         dispatched_at=step.now,
-        accept_due_at=min(accept_due, due),
+        accept_due_at=min(deadlines.accept_due_at, due),
         due_at=due,
+        clock_started_at=step.now,
+        clock_kind=deadlines.clock_kind,
         created_by_id=step.actor.user_id,
         created_at=step.now,
         updated_at=step.now,
@@ -56,6 +59,7 @@ async def create_child(step: Step) -> dict[str, Any]:
     await step.session.flush()
     assert child.id is not None and unit.id is not None
     step.session.add(TicketAssignment(ticket_id=child.id, unit_id=unit.id, role=AssignmentRole.LEAD))
+    await clock.reschedule(step.session, child)
     await write_event(
         step.session,
         ticket=child,
