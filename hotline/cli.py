@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from hotline.config import get_settings
+from hotline.timefmt import assume_china_time
 from knowledge_base.cli import kb_app
 
-app = typer.Typer(help="12345 政务服务便民热线 — the hotline's command line.", no_args_is_help=True)
+app = typer.Typer(
+    help="12345 政务服务便民热线 — the hotline's command line.", no_args_is_help=True, pretty_exceptions_enable=False
+)
 
 
 @app.command()
@@ -54,6 +59,64 @@ def seed_demo(
     settings = get_settings()
     summary = asyncio.run(seed(settings, orders=orders, data_dir=data_dir or settings.seed_data_dir))
     typer.echo(json.dumps(summary, ensure_ascii=False))
+
+
+sla_app = typer.Typer(help="Time limits and supervision (限时办结、跟踪督办).", no_args_is_help=True)
+app.add_typer(sla_app, name="sla")
+
+
+def _instant(value: str | None) -> datetime:
+    if value is None:
+        return datetime.now(UTC)
+    try:
+        return assume_china_time(datetime.fromisoformat(value))
+    except ValueError as exc:
+        raise typer.BadParameter(f"not an ISO-8601 time: {value!r}") from exc
+
+
+@sla_app.command("sweep")
+def sla_sweep(
+    now: Annotated[str | None, typer.Option(help="the instant to sweep as of (ISO 8601; default: now)")] = None,
+) -> None:
+    """Fire the warning / yellow / red tiers due at an instant; safe to repeat and to replay."""
+    from hotline.db import Database
+    from hotline.jobs import PeriodicJob, run_once
+    from hotline.supervision.tasks import SLA_SWEEP_JOB, sweep_at
+
+    instant = _instant(now)
+
+    async def main() -> dict[str, Any] | None:
+        db = Database(get_settings().database_url)
+        try:
+            return await run_once(db, PeriodicJob(SLA_SWEEP_JOB, 0, lambda: sweep_at(db, instant)), reraise=True)
+        finally:
+            await db.dispose()
+
+    typer.echo(json.dumps(asyncio.run(main()) or {"skipped": "another sweep is running"}, ensure_ascii=False))
+
+
+@app.command()
+def worker() -> None:
+    """Run the background jobs (outbound delivery, supervision sweep) without serving HTTP."""
+    from hotline.background import job_runner, providers_for
+    from hotline.db import Database
+    from hotline.events.bus import InProcessEventBus
+
+    settings = get_settings()
+
+    async def main() -> None:
+        bus = InProcessEventBus()
+        db = Database(settings.database_url, bus=bus)
+        runner = job_runner(settings, db, providers_for(settings, bus))
+        runner.start()
+        try:
+            await asyncio.Event().wait()
+        finally:
+            await runner.stop()
+            await db.dispose()
+
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(main())
 
 
 app.add_typer(kb_app, name="kb", help="Knowledge-base tools: evaluate search quality and speed.")

@@ -11,6 +11,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
+from hotline import models  # noqa: F401  (every table registered before any session flushes)
 from hotline.events.bus import EventBus, take_pending
 
 SQLITE_BUSY_TIMEOUT_SECONDS = 30

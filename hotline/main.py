@@ -11,8 +11,9 @@ from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 import web
-from hotline import health, models  # noqa: F401  (every table registered before the first query)
+from hotline import health
 from hotline.auth.endpoints import router as auth_router
+from hotline.background import job_runner, providers_for
 from hotline.config import Settings, get_settings
 from hotline.db import Database
 from hotline.errors import DomainError
@@ -30,9 +31,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.bus = InProcessEventBus()
         app.state.db = Database(settings.database_url, bus=app.state.bus)
+        app.state.providers = providers_for(settings, app.state.bus)
+        runner = job_runner(settings, app.state.db, app.state.providers) if settings.run_jobs else None
+        if runner:
+            runner.start()
         try:
             yield
         finally:
+            if runner:
+                await runner.stop()
             await app.state.db.dispose()
 
     app = FastAPI(title="12345 政务服务便民热线", version="0.1.0", lifespan=lifespan)

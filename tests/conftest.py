@@ -86,7 +86,11 @@ async def db(database_url: str) -> AsyncIterator[Database]:
 @pytest.fixture
 def settings(database_url: str) -> Settings:
     return Settings(
-        environment="test", database_url=database_url, cookie_secure=False, seed_data_dir=Path("/nonexistent")
+        run_jobs=False,  # tests run jobs explicitly, at the instants they choose
+        environment="test",
+        database_url=database_url,
+        cookie_secure=False,
+        seed_data_dir=Path("/nonexistent"),
     )
 
 

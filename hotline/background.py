@@ -1,0 +1,27 @@
+"""What runs in the background of a process: outbound delivery and the supervision sweep."""
+
+from __future__ import annotations
+
+from hotline.config import Settings
+from hotline.db import Database
+from hotline.events.bus import EventBus
+from hotline.jobs import JobRunner
+from hotline.outbox.providers import InAppProvider, Provider
+from hotline.outbox.tasks import outbox_job
+from hotline.supervision.tasks import sla_sweep_job
+
+
+def providers_for(settings: Settings, bus: EventBus) -> dict[str, Provider]:
+    """The delivery adapter of every outbound channel that is configured."""
+    return {"app": InAppProvider(bus)}
+
+
+def job_runner(settings: Settings, db: Database, providers: dict[str, Provider]) -> JobRunner:
+    """The periodic jobs of this process."""
+    return JobRunner(
+        db,
+        [
+            outbox_job(db, providers, settings.outbox_poll_seconds),
+            sla_sweep_job(db, settings.sla_sweep_seconds),
+        ],
+    )
