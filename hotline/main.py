@@ -18,6 +18,7 @@ from hotline.config import Settings, get_settings
 from hotline.db import Database
 from hotline.errors import DomainError
 from hotline.events.bus import InProcessEventBus
+from hotline.supervision.endpoints import router as supervision_router
 from hotline.tickets.endpoints import router as tickets_router
 from hotline.units.endpoints import router as units_router
 from web.routes import router as web_router
@@ -49,7 +50,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def domain_error(_: Request, exc: DomainError) -> JSONResponse:
         return JSONResponse(exc.as_dict(), status_code=exc.status_code)
 
-    for router in (health.router, auth_router, tickets_router, units_router):
+    for router in (health.router, auth_router, tickets_router, units_router, supervision_router):
         app.include_router(router)
     app.include_router(web_router)
     app.mount("/static", StaticFiles(directory=Path(web.__file__).parent / "static"), name="static")

@@ -46,6 +46,7 @@ async def list_tickets(
     status: Annotated[str | None, Query(description="one status or several, comma-separated")] = None,
     unit_id: int | None = None,
     overdue: bool | None = None,
+    alert_level: Annotated[str | None, Query(description="warning, yellow_card or red_card")] = None,
     q: Annotated[str | None, Query(max_length=100, description="text in content, title, number or address")] = None,
     page: Annotated[int, Query(ge=1)] = 1,
     page_size: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 50,
@@ -53,7 +54,9 @@ async def list_tickets(
     """Orders this user may see, newest first, filtered and paginated."""
     _ensure_can_read(user)
     now = utcnow()
-    filters = repository.TicketFilters(channel=channel, status=status, unit_id=unit_id, overdue=overdue, q=q)
+    filters = repository.TicketFilters(
+        channel=channel, status=status, unit_id=unit_id, overdue=overdue, q=q, alert_level=alert_level
+    )
     async with db.read_session() as session:
         rows, total = await repository.list_tickets(
             session, user=user, filters=filters, now=now, page=page, page_size=page_size

@@ -87,7 +87,17 @@ ACTION_LABELS_ZH = {
     Action.MERGE: "并单",
 }
 
-HISTORY_LABELS_ZH = {"merge_in": "并入工单"}  # history-only events, not actions
+HISTORY_LABELS_ZH = {  # history-only events, not lifecycle actions
+    "merge_in": "并入工单",
+    "sla_warning": "预警",
+    "sla_yellow_card": "黄牌",
+    "sla_red_card": "红牌",
+    "urge": "催办",
+    "supervise": "督办",
+    "supervision_reply": "督办回复",
+    "clock_paused": "暂停计时",
+    "clock_resumed": "恢复计时",
+}
 
 
 EVENT_LABELS_ZH: dict[str, str] = {

@@ -14,6 +14,7 @@ from sqlmodel import col, select
 from hotline.auth.models import HOTLINE_ROLES, Role
 from hotline.auth.service import CurrentUser
 from hotline.channels.models import Message
+from hotline.supervision.models import SlaAlert
 from hotline.tickets.lifecycle import OPEN_STATUSES
 from hotline.tickets.models import Ticket, TicketAssignment, TicketEvent, TicketNumberCounter
 from hotline.units.models import Unit
@@ -45,6 +46,7 @@ class TicketFilters:
     unit_id: int | None = None
     overdue: bool | None = None
     q: str | None = None
+    alert_level: str | None = None
 
 
 def _filtered(filters: TicketFilters, now: datetime) -> list[ColumnElement[bool]]:
@@ -58,6 +60,8 @@ def _filtered(filters: TicketFilters, now: datetime) -> list[ColumnElement[bool]
     if filters.overdue is not None:
         late = and_(col(Ticket.status).in_(OPEN_STATUSES), col(Ticket.due_at) < now)
         clauses.append(late if filters.overdue else ~late)
+    if filters.alert_level:
+        clauses.append(col(Ticket.alert_level) == filters.alert_level)
     if filters.q:
         pattern = f"%{filters.q.strip()}%"
         clauses.append(
@@ -124,6 +128,14 @@ async def events(session: AsyncSession, *, ticket_id: int) -> list[TicketEvent]:
     """An order's history in order."""
     rows = await session.execute(
         select(TicketEvent).where(col(TicketEvent.ticket_id) == ticket_id).order_by(col(TicketEvent.seq))
+    )
+    return list(rows.scalars())
+
+
+async def alerts(session: AsyncSession, *, ticket_id: int) -> list[SlaAlert]:
+    """The warning / yellow / red tiers that fired for an order, oldest first."""
+    rows = await session.execute(
+        select(SlaAlert).where(col(SlaAlert.ticket_id) == ticket_id).order_by(col(SlaAlert.id))
     )
     return list(rows.scalars())
 

@@ -115,6 +115,13 @@ class AssignmentView(BaseModel):
     replied_at: LocalDateTime | None
 
 
+class AlertView(BaseModel):
+    tier: str
+    label: str
+    deadline_at: LocalDateTime
+    fired_at: LocalDateTime
+
+
 class TicketSummary(BaseModel):
     id: int
     number: str
@@ -129,6 +136,9 @@ class TicketSummary(BaseModel):
     lead_unit_name: str | None
     confidential: bool
     overdue: bool
+    alert_level: str | None = Field(
+        description="highest tier fired for the current deadline: warning, yellow_card, red_card"
+    )
     due_at: LocalDateTime | None
     created_at: LocalDateTime
 
@@ -144,6 +154,8 @@ class TicketDetail(TicketSummary):
     replied_at: LocalDateTime | None
     closed_at: LocalDateTime | None
     extension_pending: bool
+    paused_at: LocalDateTime | None
+    alerts: list[AlertView]
     extension_requested_due_at: LocalDateTime | None
     reply: str | None
     answer: str | None

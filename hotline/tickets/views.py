@@ -10,10 +10,12 @@ from hotline.auth.models import Role
 from hotline.auth.service import CurrentUser
 from hotline.citizens import service as citizens
 from hotline.citizens.models import Citizen, IdentityKind
+from hotline.supervision.models import TIER_LABELS_ZH, Tier
 from hotline.tickets import repository
 from hotline.tickets.lifecycle import STATUS_LABELS_ZH, Status, allowed_actions, event_label
 from hotline.tickets.models import Ticket
 from hotline.tickets.schemas import (
+    AlertView,
     AssignmentView,
     CitizenView,
     EventView,
@@ -53,6 +55,7 @@ def summary(ticket: Ticket, units: dict[int, Unit], now: datetime) -> TicketSumm
         lead_unit_name=lead.name if lead else None,
         confidential=ticket.confidential,
         overdue=is_overdue(ticket, now),
+        alert_level=ticket.alert_level,
         due_at=ticket.due_at,
         created_at=ticket.created_at,
     )
@@ -108,6 +111,11 @@ async def detail(session: AsyncSession, ticket: Ticket, user: CurrentUser, now: 
         replied_at=ticket.replied_at,
         closed_at=ticket.closed_at,
         extension_pending=ticket.extension_pending,
+        paused_at=ticket.paused_at,
+        alerts=[
+            AlertView(tier=a.tier, label=TIER_LABELS_ZH[Tier(a.tier)], deadline_at=a.deadline_at, fired_at=a.fired_at)
+            for a in await repository.alerts(session, ticket_id=ticket.id)
+        ],
         extension_requested_due_at=ticket.extension_requested_due_at,
         reply=ticket.reply,
         answer=ticket.answer,
