@@ -1,1 +1,0 @@
-"""Outbound adapters of the text channels, each a ``hotline.outbox.providers.Provider``."""
