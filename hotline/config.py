@@ -46,6 +46,44 @@ class Settings(BaseSettings):
     wechat_app_id: str | None = None
     smtp_port: int = 2525
 
+    # Channels (hotline/channels): intake limits, the SMTP listener, and the outbound providers' endpoints.
+    intake_attach_window_hours: int = 24  # a message joins the citizen's open order touched within this window
+    channel_max_body_bytes: int = 64 * 1024  # SMS, WeChat, Open311 and web-form bodies
+    public_submit_per_minute: int = 10  # web form and Open311 submissions per client address
+    twilio_account_sid: str | None = None
+    twilio_from_number: str | None = None
+    twilio_api_base_url: str = "https://api.twilio.com"
+    wechat_app_secret: SecretStr | None = None
+    wechat_api_base_url: str = "https://api.weixin.qq.com"
+    wechat_timestamp_window_seconds: int = 300
+    wechat_welcome_text: str = (
+        "您好，欢迎关注12345政务服务便民热线。请直接发送您的诉求（可附图片、语音或位置），我们将尽快受理。"
+    )
+    smtp_enabled: bool | None = None  # the inbound SMTP server; default: on, except in tests
+    smtp_host: str = "127.0.0.1"
+    smtp_accept_domains: list[str] = []  # recipient domains the SMTP server takes mail for; empty: any
+    hotline_email_address: str = "12345@hotline.example.cn"
+    email_max_message_bytes: int = 25 * 1024 * 1024
+    email_max_attachment_bytes: int = 10 * 1024 * 1024
+    email_max_attachments: int = 10
+    email_attachment_types: list[str] = [
+        "image/*",
+        "audio/*",
+        "video/mp4",
+        "application/pdf",
+        "text/plain",
+        "application/msword",
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        "application/vnd.ms-excel",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    ]
+    email_gateway_token: SecretStr | None = None  # when set, POST /channels/email/inbound requires it
+    smtp_relay_host: str | None = None
+    smtp_relay_port: int = 25
+    smtp_relay_username: str | None = None
+    smtp_relay_password: SecretStr | None = None
+    smtp_relay_starttls: bool = False
+
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> Settings:
         if self.environment == "production" and self.secret_key.get_secret_value() == DEFAULT_SECRET:
@@ -53,6 +91,10 @@ class Settings(BaseSettings):
         if self.environment == "production" and self.demo_password is not None:
             raise ValueError("HOTLINE_DEMO_PASSWORD must not be set in production")
         return self
+
+    @property
+    def smtp_server_enabled(self) -> bool:
+        return self.smtp_enabled if self.smtp_enabled is not None else self.environment != "test"
 
     @property
     def session_idle_timeout(self) -> timedelta:

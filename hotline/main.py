@@ -14,6 +14,7 @@ import web
 from hotline import health
 from hotline.auth.endpoints import router as auth_router
 from hotline.background import job_runner, providers_for
+from hotline.channels import app as channels
 from hotline.config import Settings, get_settings
 from hotline.db import Database
 from hotline.errors import DomainError
@@ -32,13 +33,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.bus = InProcessEventBus()
         app.state.db = Database(settings.database_url, bus=app.state.bus)
-        app.state.providers = providers_for(settings, app.state.bus)
+        app.state.providers = {
+            **channels.build_providers(settings, app.state.bus),
+            **providers_for(settings, app.state.bus),
+        }
+        await channels.start(app)
         runner = job_runner(settings, app.state.db, app.state.providers) if settings.run_jobs else None
         if runner:
             runner.start()
         try:
             yield
         finally:
+            await channels.stop(app)
             if runner:
                 await runner.stop()
             await app.state.db.dispose()
@@ -51,6 +57,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return JSONResponse(exc.as_dict(), status_code=exc.status_code)
 
     for router in (health.router, auth_router, tickets_router, units_router, supervision_router):
+        app.include_router(router)
+    for router in channels.routers:
         app.include_router(router)
     app.include_router(web_router)
     app.mount("/static", StaticFiles(directory=Path(web.__file__).parent / "static"), name="static")

@@ -5,7 +5,7 @@ from sqlmodel import SQLModel
 from hotline.audit.models import AuditEntry
 from hotline.auth.models import AuthSession, User
 from hotline.categories import Category
-from hotline.channels.models import Message
+from hotline.channels.models import Message, MessageAttachment
 from hotline.citizens.models import ChannelIdentity, Citizen
 from hotline.outbox.models import OutboxMessage
 from hotline.supervision.models import CalendarYear, JobRun, SlaAlert, SupervisionOrder
@@ -26,6 +26,7 @@ __all__ = [
     "ChannelIdentity",
     "Citizen",
     "Message",
+    "MessageAttachment",
     "Ticket",
     "TicketAssignment",
     "TicketEvent",

@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Column, Text, UniqueConstraint
+from sqlalchemy import Column, LargeBinary, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from hotline.db_types import JSONDocument, UTCDateTime, utcnow
@@ -52,4 +52,25 @@ class Message(SQLModel, table=True):
     ticket_id: int | None = Field(default=None, foreign_key="tickets.id", index=True)
     body: str = Field(default="", sa_column=Column(Text, nullable=False))
     raw: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSONDocument, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class AttachmentKind(StrEnum):
+    ATTACHMENT = "attachment"  # a file the citizen sent
+    SOURCE = "source"  # the message exactly as received (e.g. the raw MIME of an email)
+
+
+class MessageAttachment(SQLModel, table=True):
+    """A file that came with a message, kept in the database with the message it belongs to."""
+
+    __tablename__ = "message_attachments"
+
+    id: int | None = Field(default=None, primary_key=True)
+    message_id: int = Field(foreign_key="messages.id", index=True)
+    kind: str = Field(default=AttachmentKind.ATTACHMENT, max_length=16)
+    filename: str = Field(max_length=255)
+    content_type: str = Field(max_length=127)
+    size: int
+    sha256: str = Field(max_length=64)
+    content: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))

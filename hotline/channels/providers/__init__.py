@@ -1,0 +1,1 @@
+"""Outbound adapters of the text channels, each a ``hotline.outbox.providers.Provider``."""
