@@ -60,6 +60,34 @@ async def enqueue(
     return bool(getattr(result, "rowcount", 0))
 
 
+async def enqueue_many(session: AsyncSession, rows: list[dict[str, Any]]) -> int:
+    """Add many messages at once (keys already present are skipped); returns how many were added."""
+    if not rows:
+        return 0
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    now = utcnow()
+    values = [
+        {
+            "subject": None,
+            "ticket_id": None,
+            "payload": {},
+            **row,
+            "status": OutboxStatus.PENDING,
+            "attempts": 0,
+            "next_attempt_at": now,
+            "created_at": now,
+        }
+        for row in rows
+    ]
+    statement = (
+        insert(OutboxMessage)
+        .values(values)
+        .on_conflict_do_nothing(index_elements=["dedupe_key"])
+        .returning(col(OutboxMessage.id))
+    )
+    return len((await session.execute(statement)).all())
+
+
 def backoff(attempts: int) -> timedelta:
     """How long to wait after the n-th failed attempt (doubling, capped)."""
     return min(FIRST_RETRY * float(2 ** max(attempts - 1, 0)), MAX_RETRY)

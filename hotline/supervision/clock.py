@@ -58,6 +58,18 @@ async def fired_tiers(session: AsyncSession, ticket: Ticket) -> set[str]:
     return set(rows.scalars())
 
 
+def apply_fired(ticket: Ticket, fired: set[str], calendar: WorkingCalendar) -> None:
+    """Set the order's alert level from the tiers fired, and point it at the next one still to come."""
+    ticket.alert_level = next((t.value for t in reversed(TIER_ORDER) if t in fired), None)
+    upcoming = [(tier, at) for tier, at in tier_instants(ticket, calendar) if tier not in fired]
+    ticket.next_alert_tier, ticket.next_alert_at = upcoming[0] if upcoming else (None, None)
+
+
+def due_tiers(ticket: Ticket, fired: set[str], calendar: WorkingCalendar, now: datetime) -> list[tuple[Tier, datetime]]:
+    """The tiers not yet fired whose instant has come, in order."""
+    return [(tier, at) for tier, at in tier_instants(ticket, calendar) if tier not in fired and at <= now]
+
+
 async def reschedule(session: AsyncSession, ticket: Ticket) -> None:
     """Point the order at its next unfired tier, or at nothing when its clock is not running."""
     if ticket.status not in CLOCK_RUNNING:
@@ -67,10 +79,7 @@ async def reschedule(session: AsyncSession, ticket: Ticket) -> None:
         if ticket.due_at is None:
             ticket.alert_level = None
         return
-    fired = await fired_tiers(session, ticket)
-    ticket.alert_level = next((t.value for t in reversed(TIER_ORDER) if t in fired), None)
-    upcoming = [(tier, at) for tier, at in tier_instants(ticket, calendars.current()) if tier not in fired]
-    ticket.next_alert_tier, ticket.next_alert_at = upcoming[0] if upcoming else (None, None)
+    apply_fired(ticket, await fired_tiers(session, ticket), calendars.current())
 
 
 def paused_working_time(ticket: Ticket, now: datetime) -> timedelta:

@@ -140,6 +140,16 @@ async def alerts(session: AsyncSession, *, ticket_id: int) -> list[SlaAlert]:
     return list(rows.scalars())
 
 
+async def last_event_seqs(session: AsyncSession, *, ticket_ids: list[int]) -> dict[int, int]:
+    """The last event sequence number of each of these orders (rows locked by the caller)."""
+    rows = await session.execute(
+        select(col(TicketEvent.ticket_id), func.max(TicketEvent.seq))
+        .where(col(TicketEvent.ticket_id).in_(ticket_ids))
+        .group_by(col(TicketEvent.ticket_id))
+    )
+    return {ticket_id: last or 0 for ticket_id, last in rows}
+
+
 async def next_event_seq(session: AsyncSession, *, ticket_id: int) -> int:
     """The sequence number of the next event of an order (the order row is locked by the caller)."""
     last = (
