@@ -10,7 +10,8 @@ from html import unescape
 from html.parser import HTMLParser
 
 GB_FAMILY = {"gb2312", "gbk", "cp936", "hz"}  # GB18030 decodes all of them, and mailers often mislabel GBK
-REFUSED_CODECS = {"unicode_escape", "raw_unicode_escape", "idna", "punycode"}  # not mail charsets
+REFUSED_CODECS = {"unicode-escape", "raw-unicode-escape", "idna", "punycode"}  # not mail charsets
+GB_ALIASES = {"x-gbk", "x-gb2312", "x-euc-cn", "euc-cn", "cn-gb", "csgb2312", "gb_2312-80", "x-mac-chinesesimp"}
 FALLBACKS = ("utf-8", "gb18030")
 MESSAGE_ID = re.compile(r"<([^<>\s]{1,250})>")
 BLOCK_TAGS = {"p", "div", "br", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "table", "pre"}
@@ -22,6 +23,8 @@ def codec_for(charset: str | None) -> str | None:
     name = (charset or "").strip().strip('"').lower()
     if not name:
         return None
+    if name in GB_ALIASES:
+        return "gb18030"
     try:
         info = codecs.lookup(name)
     except (LookupError, ValueError):
