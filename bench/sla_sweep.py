@@ -73,10 +73,13 @@ async def populate(db: Database, orders: int) -> int:
 
 
 async def make_due(db: Database, due: int) -> None:
+    """Orders dispatched ten days ago and due tomorrow: past 80% of their time, so the warning is due."""
     async with db.engine.begin() as connection:
         await connection.execute(
             text("""
-            UPDATE tickets SET next_alert_at = CAST(:now AS timestamptz) - interval '1 minute'
+            UPDATE tickets SET clock_started_at = CAST(:now AS timestamptz) - interval '10 days',
+                due_at = CAST(:now AS timestamptz) + interval '1 day',
+                next_alert_at = CAST(:now AS timestamptz) - interval '1 minute'
             WHERE id IN (SELECT id FROM tickets ORDER BY id LIMIT :due)
         """),
             {"now": NOW, "due": due},

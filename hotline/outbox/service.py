@@ -80,12 +80,9 @@ async def enqueue_many(session: AsyncSession, rows: list[dict[str, Any]]) -> int
         for row in rows
     ]
     statement = (
-        insert(OutboxMessage)
-        .values(values)
-        .on_conflict_do_nothing(index_elements=["dedupe_key"])
-        .returning(col(OutboxMessage.id))
+        insert(OutboxMessage).on_conflict_do_nothing(index_elements=["dedupe_key"]).returning(col(OutboxMessage.id))
     )
-    return len((await session.execute(statement)).all())
+    return len((await session.execute(statement, values)).all())  # executemany, batched by the driver
 
 
 def backoff(attempts: int) -> timedelta:

@@ -99,11 +99,10 @@ async def _insert_alerts(session: AsyncSession, rows: list[dict[str, Any]]) -> s
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     statement = (
         insert(SlaAlert)
-        .values(rows)
         .on_conflict_do_nothing(index_elements=["ticket_id", "tier", "deadline_at"])
         .returning(col(SlaAlert.ticket_id), col(SlaAlert.tier))
     )
-    return {(ticket_id, tier) for ticket_id, tier in await session.execute(statement)}
+    return {(ticket_id, tier) for ticket_id, tier in await session.execute(statement, rows)}
 
 
 async def _escalate_batch(
