@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sys
 from datetime import datetime, timedelta
 
 from sqlmodel import col, select
@@ -169,3 +170,34 @@ async def test_red_card_opens_a_supervision_order_and_notifies_each_channel_once
     assert [(o.ticket_id, o.kind, o.status) for o in orders] == [(ticket_id, "red_card", "open")]
     assert sorted(m.channel for m in outbox) == sorted(["app", "sms", "email"] * 3)  # 3 tiers x 3 channels
     assert all("井盖缺失" in m.body for m in outbox)
+
+
+SWEEP_IN_A_PROCESS = """
+import asyncio, sys
+from datetime import datetime
+from hotline.db import Database
+from hotline.supervision.sweep import sweep
+
+async def main():
+    db = Database(sys.argv[1])
+    await sweep(db, now=datetime.fromisoformat(sys.argv[2]), batch_size=3)
+    await db.dispose()
+
+asyncio.run(main())
+"""
+
+
+async def test_two_processes_sweeping_at_once_fire_each_tier_once(
+    database_url: str, db: Database, city: City, staff: dict
+) -> None:
+    ids = [await dispatched_order(db, city, staff, at=TUESDAY) for _ in range(10)]
+    later = (TUESDAY + timedelta(days=30)).isoformat()
+    processes = [
+        await asyncio.create_subprocess_exec(sys.executable, "-c", SWEEP_IN_A_PROCESS, database_url, later)
+        for _ in range(2)
+    ]
+    assert [await p.wait() for p in processes] == [0, 0]
+    for ticket_id in ids:
+        counts = await fired(db, ticket_id)
+        assert (counts["warning"], counts["yellow_card"], counts["red_card"]) == (1, 1, 1)
+        assert (counts["event:sla_warning"], counts["event:sla_red_card"]) == (1, 1)
