@@ -56,6 +56,7 @@ class Settings(BaseSettings):
     wechat_app_secret: SecretStr | None = None
     wechat_api_base_url: str = "https://api.weixin.qq.com"
     wechat_timestamp_window_seconds: int = 300
+    wechat_require_safe_mode: bool = False  # refuse plain pushes (their signature does not cover the body)
     wechat_welcome_text: str = (
         "您好，欢迎关注12345政务服务便民热线。请直接发送您的诉求（可附图片、语音或位置），我们将尽快受理。"
     )

@@ -6,6 +6,7 @@ and not confidential; any other order number answers with its status alone.
 
 from __future__ import annotations
 
+import hashlib
 import math
 import re
 import uuid
@@ -100,7 +101,7 @@ def to_inbound(pairs: list[tuple[str, str]], service: Service, idempotency_key: 
     raw = {**form_document([(k, v) for k, v in pairs if k != "api_key"]), "lat": lat, "long": lon}
     return InboundMessage(
         channel=Channel.OPEN311,
-        external_id=idempotency_key or uuid.uuid4().hex,
+        external_id=_request_key(idempotency_key, pairs),
         body=description or service.name,
         raw=raw,
         sender=sender,
@@ -108,6 +109,14 @@ def to_inbound(pairs: list[tuple[str, str]], service: Service, idempotency_key: 
         address=address or (f"{lat},{lon}" if lat is not None else None),
         category_id=service.category_id,
     )
+
+
+def _request_key(idempotency_key: str | None, pairs: list[tuple[str, str]]) -> str:
+    """A client's retry (same key, same fields) is one request; the same key with other fields is another."""
+    if not idempotency_key:
+        return uuid.uuid4().hex
+    fields = "&".join(f"{k}={v}" for k, v in sorted(pairs) if k != "api_key")
+    return "idem:" + hashlib.sha256(f"{idempotency_key}\n{fields}".encode()).hexdigest()
 
 
 def _coordinate(value: str, low: float, high: float) -> float | None:

@@ -60,9 +60,10 @@ def to_inbound(pairs: list[tuple[str, str]]) -> InboundMessage:
     if kind not in set(RequestType):
         raise Malformed("诉求类型无效", "unknown request type")
     request_id = first(pairs, "client_request_id")
+    request_id = request_id if CLIENT_REQUEST_ID.match(request_id) else uuid.uuid4().hex
     return InboundMessage(
         channel=Channel.WEB,
-        external_id=request_id if CLIENT_REQUEST_ID.match(request_id) else uuid.uuid4().hex,
+        external_id=f"{request_id}:{phone}",  # a double submit is one order; another phone is another order
         body=content,
         raw={k: v for k, v in pairs if k in ("name", "phone", "address", "request_type", "confidential")},
         sender=Identity(IdentityKind.PHONE, phone, first(pairs, "name").strip() or None),

@@ -70,6 +70,8 @@ def open_push(settings: Settings, params: Mapping[str, str], body: bytes, now: f
     token = _check_signature(settings, params, time.time() if now is None else now)
     fields = parse_xml(body)
     if params.get("encrypt_type", "raw") != "aes":
+        if settings.wechat_require_safe_mode:
+            raise Forbidden("仅接受安全模式消息", "plain pushes are refused: the account is in safe mode")
         return Push(fields, safe_mode=False, nonce=params.get("nonce", ""))
     encrypted = fields.get("Encrypt")
     if not isinstance(encrypted, str) or not encrypted:

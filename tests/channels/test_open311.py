@@ -90,3 +90,21 @@ async def test_other_orders_show_status_but_not_their_content(client: httpx.Asyn
     (status,) = (await client.get(f"{BASE}/requests/{number}.json")).json()
     assert status["status"] == "open" and status["description"] is None and status["address"] is None
     assert (await client.get(f"{BASE}/requests.json")).json() == []  # the public list shows Open311 requests only
+
+
+async def test_the_same_key_with_other_fields_is_another_request(
+    client: httpx.AsyncClient, city: City, db: Database
+) -> None:
+    code = (await client.get(f"{BASE}/services.json")).json()[0]["service_code"]
+    headers = {"Idempotency-Key": "1"}  # a careless client reusing one key
+    one = (
+        await client.post(
+            f"{BASE}/requests.json", data={"service_code": code, **PLACE, "description": "甲"}, headers=headers
+        )
+    ).json()
+    two = (
+        await client.post(
+            f"{BASE}/requests.json", data={"service_code": code, **PLACE, "description": "乙"}, headers=headers
+        )
+    ).json()
+    assert one[0]["service_request_id"] != two[0]["service_request_id"]

@@ -72,3 +72,10 @@ async def test_submissions_are_rate_limited_per_client(channel_settings: Setting
             for i in range(3)
         ]
     assert codes == [303, 303, 429]
+
+
+async def test_a_reused_request_id_from_another_phone_is_another_order(client: httpx.AsyncClient, db: Database) -> None:
+    mine = await client.post("/citizen/requests", data=FORM)
+    theirs = await client.post("/citizen/requests", data={**FORM, "phone": "13612345678"})
+    assert mine.headers["location"] != theirs.headers["location"]
+    assert (await counts(db))["tickets"] == 2

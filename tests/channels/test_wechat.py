@@ -30,6 +30,7 @@ from tests.channels.conftest import (
     WECHAT_APPID,
     counts,
     encrypted_push,
+    running_app,
     stand_in,
     wechat_crypto,
     wechat_params,
@@ -204,3 +205,15 @@ async def test_customer_service_reply_survives_provider_failures(
             await deliver_due(db, providers, now=now + timedelta(hours=step))
     assert sent == [{"touser": OPENID, "msgtype": "text", "text": {"content": "您反映的供暖问题已安排维修。"}}]
     assert calls["token"] == 2  # renewed once after WeChat said the token expired
+
+
+async def test_safe_mode_only_refuses_plain_pushes(channel_settings: Settings, db: Database) -> None:
+    settings = channel_settings.model_copy(update={"wechat_require_safe_mode": True})
+    async with running_app(settings) as client:
+        plain = await client.post(
+            "/channels/wechat", params=wechat_params(), content=wechat_text_xml(OPENID, "明文", 4001)
+        )
+        params, body = encrypted_push(wechat_text_xml(OPENID, "密文", 4002))
+        safe = await client.post("/channels/wechat", params=params, content=body.encode())
+    assert plain.status_code == 403 and safe.status_code == 200
+    assert (await counts(db))["messages"] == 1
