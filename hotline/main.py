@@ -19,6 +19,7 @@ from hotline.config import Settings, get_settings
 from hotline.db import Database
 from hotline.errors import DomainError
 from hotline.events.bus import InProcessEventBus
+from hotline.supervision import calendars, policy
 from hotline.supervision.endpoints import router as supervision_router
 from hotline.tickets.endpoints import router as tickets_router
 from hotline.units.endpoints import router as units_router
@@ -37,6 +38,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             **channels.build_providers(settings, app.state.bus),
             **providers_for(settings, app.state.bus),
         }
+        async with app.state.db.read_session() as session:  # the calendar and time limits in force
+            await calendars.refresh(session)
+            await policy.refresh(session)
         await channels.start(app)
         runner = job_runner(settings, app.state.db, app.state.providers) if settings.run_jobs else None
         if runner:

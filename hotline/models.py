@@ -8,7 +8,7 @@ from hotline.categories import Category
 from hotline.channels.models import Message, MessageAttachment
 from hotline.citizens.models import ChannelIdentity, Citizen
 from hotline.outbox.models import OutboxMessage
-from hotline.supervision.models import CalendarYear, JobRun, SlaAlert, SupervisionOrder
+from hotline.supervision.models import CalendarYear, JobRun, SlaAlert, SupervisionOrder, TimeLimitPolicy
 from hotline.tickets.models import Ticket, TicketAssignment, TicketEvent, TicketNumberCounter
 from hotline.units.models import Unit
 
@@ -23,6 +23,7 @@ __all__ = [
     "OutboxMessage",
     "SlaAlert",
     "SupervisionOrder",
+    "TimeLimitPolicy",
     "ChannelIdentity",
     "Citizen",
     "Message",

@@ -17,9 +17,11 @@ from hotline.calendar.holidays import HolidaySchedule
 from hotline.db_types import utcnow
 from hotline.deps import DB, User, client_ip, require_roles
 from hotline.errors import InvalidInput
-from hotline.supervision import calendars, service
-from hotline.supervision.models import CalendarYear, SupervisionOrder
+from hotline.supervision import calendars, policy, service
+from hotline.supervision.models import CalendarYear, SupervisionOrder, TimeLimitPolicy
+from hotline.supervision.policy import LimitUnit, Stage
 from hotline.tickets import views
+from hotline.tickets.models import RequestType, Urgency
 from hotline.tickets.schemas import MAX_TEXT, TicketDetail
 from hotline.timefmt import LocalDateTime, to_local
 
@@ -142,6 +144,72 @@ async def resume_clock(ticket_id: int, user: User, db: DB) -> TicketDetail:
     async with db.session() as session:
         ticket = await service.resume_clock(session, ticket_id=ticket_id, user=user, now=utcnow())
         return await views.detail(session, ticket, user, utcnow())
+
+
+class TimeLimitRule(BaseModel):
+    stage: Stage
+    request_type: str = Field(default=policy.ANY, description="a request type, or * for any")
+    urgency: str = Field(default=policy.ANY, description="an urgency, or * for any")
+    amount: int = Field(ge=1, le=10_000)
+    unit: LimitUnit
+    source: str | None = Field(default=None, max_length=255)
+    is_default: bool = False
+
+
+def _check_rule(rule: TimeLimitRule) -> None:
+    if rule.request_type != policy.ANY and rule.request_type not in RequestType.__members__.values():
+        raise InvalidInput(f"未知的诉求类型：{rule.request_type}", f"unknown request type {rule.request_type!r}")
+    if rule.urgency != policy.ANY and rule.urgency not in Urgency.__members__.values():
+        raise InvalidInput(f"未知的紧急程度：{rule.urgency}", f"unknown urgency {rule.urgency!r}")
+
+
+@router.get("/time-limits", response_model=list[TimeLimitRule])
+async def list_time_limits(_: User, db: DB) -> list[TimeLimitRule]:
+    """Every time-limit rule in force (the sourced defaults and administrators' changes)."""
+    async with db.read_session() as session:
+        await policy.refresh(session)
+    return [
+        TimeLimitRule(
+            stage=stage,
+            request_type=kind,
+            urgency=urgency,
+            amount=limit.amount,
+            unit=limit.unit,
+            is_default=policy.DEFAULTS.get((stage, kind, urgency)) == limit,
+        )
+        for (stage, kind, urgency), limit in sorted(policy.rules().items())
+    ]
+
+
+@router.put("/time-limits", response_model=list[TimeLimitRule])
+async def set_time_limit(rule: TimeLimitRule, request: Request, user: SystemAdmin, db: DB) -> list[TimeLimitRule]:
+    """Add or change one rule; orders dispatched from now on get the new limit."""
+    _check_rule(rule)
+    async with db.session() as session:
+        key = {"stage": rule.stage, "request_type": rule.request_type, "urgency": rule.urgency}
+        row = (await session.execute(select(TimeLimitPolicy).filter_by(**key))).scalar_one_or_none()
+        row = row or TimeLimitPolicy(
+            stage=rule.stage, request_type=rule.request_type, urgency=rule.urgency, amount=rule.amount, unit=rule.unit
+        )
+        row.amount, row.unit, row.source, row.updated_by_id, row.updated_at = (
+            rule.amount,
+            rule.unit,
+            rule.source,
+            user.id,
+            utcnow(),
+        )
+        session.add(row)
+        record(
+            session,
+            action="time_limit.changed",
+            actor_id=user.id,
+            actor_username=user.username,
+            object_type="time_limit",
+            object_id=f"{rule.stage}:{rule.request_type}:{rule.urgency}",
+            detail={"amount": rule.amount, "unit": rule.unit},
+            client_ip=client_ip(request),
+        )
+    return await list_time_limits(user, db)
 
 
 @router.get("/calendar", response_model=CalendarView)

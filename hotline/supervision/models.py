@@ -78,3 +78,20 @@ class JobRun(SQLModel, table=True):
     last_finished_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
     last_result: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSONDocument, nullable=False))
     last_error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+
+
+class TimeLimitPolicy(SQLModel, table=True):
+    """An administrator's time-limit rule; ``*`` stands for any request type or urgency."""
+
+    __tablename__ = "time_limit_policies"
+    __table_args__ = (UniqueConstraint("stage", "request_type", "urgency", name="uq_time_limit_policies_rule"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    stage: str = Field(max_length=16)
+    request_type: str = Field(default="*", max_length=16)
+    urgency: str = Field(default="*", max_length=16)
+    amount: int = Field(ge=0)
+    unit: str = Field(max_length=16)
+    source: str | None = Field(default=None, max_length=255)
+    updated_by_id: int | None = Field(default=None, foreign_key="users.id")
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))

@@ -23,7 +23,7 @@ from hotline.calendar.working_time import CHINA_TZ, WorkingCalendar
 from hotline.db import Database
 from hotline.events.bus import BusEvent, publish_after_commit
 from hotline.outbox.service import enqueue_many
-from hotline.supervision import calendars, clock
+from hotline.supervision import calendars, clock, policy
 from hotline.supervision.models import TIER_LABELS_ZH, SlaAlert, SupervisionOrder, Tier
 from hotline.supervision.notify import Contact, notice_rows, staff_of_units, supervisors
 from hotline.tickets import repository
@@ -57,6 +57,7 @@ async def sweep(db: Database, *, now: datetime, batch_size: int = BATCH_SIZE) ->
     result = SweepResult(now=now)
     async with db.read_session() as session:
         calendar = await calendars.refresh(session)
+        await policy.refresh(session)
     while True:
         async with db.session() as session:
             due = await _claim_due(session, now=now, limit=batch_size)

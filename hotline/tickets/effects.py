@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hotline.errors import Conflict, InvalidInput, NotFound
 from hotline.supervision import clock
-from hotline.supervision.policy import dispatch_deadlines
+from hotline.supervision.policy import Stage, dispatch_deadlines, stage_deadline
 from hotline.tickets import repository
 from hotline.tickets.history import record_history
 from hotline.tickets.lifecycle import OPEN_STATUSES, Action, Actor, Outcome, Status
@@ -164,18 +164,32 @@ async def _assist_reply(step: Step) -> dict[str, Any]:
 
 
 async def _reply(step: Step) -> dict[str, Any]:
-    step.ticket.reply, step.ticket.replied_at = step.text, step.now
-    return {"reply": step.text}
+    ticket = step.ticket
+    ticket.reply, ticket.replied_at = step.text, step.now
+    ticket.reply_review_due_at = _stage_due(ticket, "reply_review", step.now)
+    return {"reply": step.text, "review_due_at": _iso(ticket.reply_review_due_at)}
+
+
+def _stage_due(ticket: Ticket, stage: Stage, start: datetime) -> datetime:
+    return stage_deadline(stage, request_type=ticket.request_type, urgency=ticket.urgency, start=start)
+
+
+async def _reject_reply(step: Step) -> dict[str, Any]:
+    step.ticket.reply_review_due_at = None
+    return {}
 
 
 async def _approve_reply(step: Step) -> dict[str, Any]:
-    step.ticket.answer = step.ticket.reply
-    return {}
+    ticket = step.ticket
+    ticket.answer, ticket.reply_review_due_at = ticket.reply, None
+    ticket.callback_due_at = _stage_due(ticket, "callback", step.now)
+    return {"callback_due_at": _iso(ticket.callback_due_at)}
 
 
 async def _answer_directly(step: Step) -> dict[str, Any]:
     step.ticket.answer = step.ticket.reply = step.text
     step.ticket.replied_at = step.now
+    step.ticket.callback_due_at = _stage_due(step.ticket, "callback", step.now)
     return {"answer": step.text, "knowledge_entry_id": step.params.get("knowledge_entry_id")}
 
 
@@ -238,7 +252,7 @@ EFFECTS: dict[Action, Effect] = {
     Action.ASSIST_REPLY: _assist_reply,
     Action.REPLY: _reply,
     Action.APPROVE_REPLY: _approve_reply,
-    Action.REJECT_REPLY: _nothing,
+    Action.REJECT_REPLY: _reject_reply,
     Action.ANSWER_DIRECTLY: _answer_directly,
     Action.CLOSE: _close,
     Action.REWORK: _rework,

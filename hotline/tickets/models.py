@@ -89,6 +89,8 @@ class Ticket(SQLModel, table=True):
     dispatched_at: datetime | None = _aware()
     accepted_at: datetime | None = _aware()
     replied_at: datetime | None = _aware()
+    reply_review_due_at: datetime | None = _aware()  # the hotline's own review of the unit's reply
+    callback_due_at: datetime | None = _aware()  # the callback survey with the citizen
     closed_at: datetime | None = _aware()
     reply: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     answer: str | None = Field(default=None, sa_column=Column(Text, nullable=True))

@@ -152,6 +152,8 @@ class TicketDetail(TicketSummary):
     dispatched_at: LocalDateTime | None
     accepted_at: LocalDateTime | None
     replied_at: LocalDateTime | None
+    reply_review_due_at: LocalDateTime | None
+    callback_due_at: LocalDateTime | None
     closed_at: LocalDateTime | None
     extension_pending: bool
     paused_at: LocalDateTime | None

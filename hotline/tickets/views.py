@@ -109,6 +109,8 @@ async def detail(session: AsyncSession, ticket: Ticket, user: CurrentUser, now: 
         dispatched_at=ticket.dispatched_at,
         accepted_at=ticket.accepted_at,
         replied_at=ticket.replied_at,
+        reply_review_due_at=ticket.reply_review_due_at,
+        callback_due_at=ticket.callback_due_at,
         closed_at=ticket.closed_at,
         extension_pending=ticket.extension_pending,
         paused_at=ticket.paused_at,
