@@ -62,9 +62,9 @@ async def populate(db: Database, orders: int) -> int:
                 lead_unit_id, extension_pending, rework_count, version, created_at, updated_at,
                 clock_started_at, clock_kind, due_at, next_alert_at, next_alert_tier)
             SELECT 'B' || lpad(g::text, 12, '0'), 'phone', 'complaint', 'general', '路灯不亮', '路灯不亮 ' || g, false,
-                'in_progress', :unit, false, 0, 1, CAST(:now AS timestamptz) - interval '1 day', CAST(:now AS timestamptz) - interval '1 day',
-                CAST(:now AS timestamptz) - interval '1 day', 'working', CAST(:now AS timestamptz) + interval '20 days', CAST(:now AS timestamptz) + interval '15 days', 'warning'
-            FROM generate_series(1, :n) AS g
+                'in_progress', :unit, false, 0, 1, t.now - interval '1 day', t.now - interval '1 day',
+                t.now - interval '1 day', 'working', t.now + interval '20 days', t.now + interval '15 days', 'warning'
+            FROM generate_series(1, :n) AS g, (SELECT CAST(:now AS timestamptz) AS now) AS t
         """),
             {"unit": unit.id, "now": NOW, "n": orders},
         )
