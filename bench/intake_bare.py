@@ -1,0 +1,55 @@
+"""The baseline of the intake benchmark: a bare FastAPI endpoint that parses the form and does one insert.
+
+It uses the product's engine factory, so the driver and its settings (aiosqlite with WAL and
+``BEGIN IMMEDIATE``, or asyncpg with a pool) are the same as ``hotline serve``'s.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from urllib.parse import parse_qsl
+
+from fastapi import FastAPI, Request, Response
+from sqlalchemy import Column, Integer, MetaData, String, Table, Text
+
+from hotline.db import create_engine
+
+metadata = MetaData()
+bare_messages = Table(
+    "bench_bare_messages",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("external_id", String(128), nullable=False),
+    Column("body", Text, nullable=False),
+)
+
+
+def create_app() -> FastAPI:
+    engine = create_engine(os.environ["BENCH_DATABASE_URL"])
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        async with engine.begin() as connection:
+            await connection.run_sync(metadata.drop_all)
+            await connection.run_sync(metadata.create_all)
+        yield
+        await engine.dispose()
+
+    app = FastAPI(lifespan=lifespan)
+
+    @app.get("/healthz")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.post("/bare/sms")
+    async def bare_sms(request: Request) -> Response:
+        form = dict(parse_qsl((await request.body()).decode("utf-8")))
+        async with engine.begin() as connection:
+            await connection.execute(
+                bare_messages.insert().values(external_id=form.get("MessageSid", ""), body=form.get("Body", ""))
+            )
+        return Response('<?xml version="1.0" encoding="UTF-8"?><Response/>', media_type="application/xml")
+
+    return app
