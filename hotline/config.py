@@ -63,7 +63,7 @@ class Settings(BaseSettings):
     smtp_enabled: bool | None = None  # the inbound SMTP server; default: on, except in tests
     smtp_host: str = "127.0.0.1"
     smtp_accept_domains: list[str] = []  # recipient domains the SMTP server takes mail for; empty: any
-    hotline_email_address: str = "12345@hotline.example.cn"
+    email_address: str = "12345@hotline.example.cn"
     email_max_message_bytes: int = 25 * 1024 * 1024
     email_max_attachment_bytes: int = 10 * 1024 * 1024
     email_max_attachments: int = 10

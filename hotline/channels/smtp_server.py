@@ -52,7 +52,7 @@ class IntakeHandler:
 async def start_server(db: Database, settings: Settings) -> asyncio.Server:
     """Listen on ``HOTLINE_SMTP_HOST:HOTLINE_SMTP_PORT`` on the running event loop."""
     handler = IntakeHandler(db, settings)
-    hostname = settings.hotline_email_address.rpartition("@")[2] or "localhost"
+    hostname = settings.email_address.rpartition("@")[2] or "localhost"
     loop = asyncio.get_running_loop()
 
     def protocol() -> Any:

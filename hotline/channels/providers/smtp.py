@@ -55,7 +55,7 @@ class SmtpProvider:
         settings = self._settings
         if not settings.smtp_relay_host:
             raise DeliveryError("email provider not configured (HOTLINE_SMTP_RELAY_HOST)")
-        message = compose(delivery, settings.hotline_email_address)
+        message = compose(delivery, settings.email_address)
         try:
             await asyncio.to_thread(self._send, message)
         except (smtplib.SMTPException, OSError) as exc:
