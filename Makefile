@@ -28,7 +28,7 @@ run: install
 test: $(VENV)/.test-deps
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy hotline web
+	$(BIN)/mypy hotline web routing knowledge_base
 	$(BIN)/pytest -q
 
 lint: $(VENV)/.test-deps

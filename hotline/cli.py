@@ -14,6 +14,7 @@ import typer
 from hotline.config import get_settings
 from hotline.timefmt import assume_china_time
 from knowledge_base.cli import kb_app
+from routing.classifier.cli import classifier_app
 
 app = typer.Typer(
     help="12345 政务服务便民热线 — the hotline's command line.", no_args_is_help=True, pretty_exceptions_enable=False
@@ -119,4 +120,5 @@ def worker() -> None:
         asyncio.run(main())
 
 
+app.add_typer(classifier_app, name="classifier", help="Train and evaluate the request classifier.")
 app.add_typer(kb_app, name="kb", help="Knowledge-base tools: evaluate search quality and speed.")

@@ -1,0 +1,1 @@
+"""Routing: classification, territory and the dispatch catalogue."""
