@@ -173,7 +173,7 @@ def migrate(url: str) -> None:
     subprocess.run([str(ROOT / ".venv/bin/hotline"), "migrate"], env=env, cwd=ROOT, check=True, capture_output=True)
 
 
-def report(results: list[Result], command: str, requests: int, concurrency: int) -> str:
+def report(results: list[Result], command: str, requests: int, concurrency: int, load: float) -> str:
     rows = [
         f"| {r.database} | {r.target} | {r.sent} | {r.errors} | {r.throughput:.0f} | "
         f"{r.percentile(50):.1f} | {r.percentile(99):.1f} | {max(r.latencies_ms):.1f} |"
@@ -195,7 +195,7 @@ def report(results: list[Result], command: str, requests: int, concurrency: int)
             "citizen and identity, registers an order with its event, and answers TwiML with the order "
             "number. The baseline is a bare FastAPI endpoint parsing the same form and doing one insert "
             "through the same driver (`bench/intake_bare.py`), measured in the same run. The client "
-            "shares the machine's cores with the server.",
+            f"shares the machine's cores with the server (1-minute load average before the run: {load:.1f}).",
             "",
             "| database | endpoint | requests | errors | requests/s | p50 ms | p99 ms | max ms |",
             "|---|---|---|---|---|---|---|---|",
@@ -217,6 +217,7 @@ def main() -> None:
     parser.add_argument("--no-write", action="store_true", help="print the section instead of writing it")
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="hotline-bench-intake-"))
+    load = os.getloadavg()[0]
     results = []
     targets = ("hotline serve", "bare FastAPI insert")
     for target in targets:
@@ -229,7 +230,7 @@ def main() -> None:
             migrate(args.pg_url)
             results.append(run(f"PostgreSQL {version}", args.pg_url, target, args.requests, args.concurrency, tmp))
     command = ".venv/bin/python -m bench.intake " + " ".join(sys.argv[1:])
-    section = report(results, command.strip(), args.requests, args.concurrency)
+    section = report(results, command.strip(), args.requests, args.concurrency, load)
     print(section)
     if not args.no_write:
         write_section("intake", section)
