@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import date
+from datetime import date, time
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import select
@@ -13,17 +13,41 @@ from hotline.calendar.working_time import BusinessHours, WorkingCalendar
 from hotline.supervision.models import CalendarYear
 
 _current = WorkingCalendar(HolidaySchedule.from_library(), BusinessHours())
+_by_hours: dict[tuple[str, ...], WorkingCalendar] = {}
 
 
 def current() -> WorkingCalendar:
-    """The calendar deadlines are computed with."""
+    """The calendar with the hotline's own business hours."""
     return _current
+
+
+def parse_hours(spans: list[str]) -> BusinessHours:
+    """Business hours from ``["08:30-12:00", "14:30-18:00"]``; ValueError when malformed."""
+    parsed = []
+    for span in spans:
+        start, _, end = span.partition("-")
+        try:
+            parsed.append((time.fromisoformat(start.strip()), time.fromisoformat(end.strip())))
+        except ValueError as exc:
+            raise ValueError(f"{span!r} is not a span like 08:30-12:00") from exc
+    return BusinessHours(tuple(parsed))
+
+
+def for_hours(spans: list[str] | None) -> WorkingCalendar:
+    """The calendar in force with a unit's own business hours (the hotline's when it has none)."""
+    if not spans:
+        return _current
+    key = tuple(spans)
+    if key not in _by_hours:
+        _by_hours[key] = WorkingCalendar(_current.schedule, parse_hours(spans))
+    return _by_hours[key]
 
 
 def install(schedule: HolidaySchedule) -> WorkingCalendar:
     """Put a schedule in force for this process (after loading or changing a year)."""
     global _current
     _current = WorkingCalendar(HolidaySchedule.from_library().merged(schedule), _current.hours)
+    _by_hours.clear()
     return _current
 
 

@@ -17,6 +17,7 @@ from hotline.supervision.models import SlaAlert, Tier
 from hotline.supervision.policy import Deadlines
 from hotline.tickets.lifecycle import Status
 from hotline.tickets.models import Ticket
+from hotline.units.repository import units_by_id
 
 WARNING_FRACTION = 0.8  # warning when 80% of the time has elapsed
 RED_CARD_AFTER_WORKING_DAYS = 5  # red card when overdue by more than 5 working days
@@ -70,6 +71,12 @@ def due_tiers(ticket: Ticket, fired: set[str], calendar: WorkingCalendar, now: d
     return [(tier, at) for tier, at in tier_instants(ticket, calendar) if tier not in fired and at <= now]
 
 
+async def unit_calendar(session: AsyncSession, unit_id: int | None) -> WorkingCalendar:
+    """The calendar a unit's clocks run on: official holidays with the unit's business hours."""
+    unit = (await units_by_id(session, [unit_id])).get(unit_id or 0)
+    return calendars.for_hours(unit.business_hours if unit else None)
+
+
 async def reschedule(session: AsyncSession, ticket: Ticket) -> None:
     """Point the order at its next unfired tier, or at nothing when its clock is not running."""
     if ticket.status not in CLOCK_RUNNING:
@@ -79,21 +86,20 @@ async def reschedule(session: AsyncSession, ticket: Ticket) -> None:
         if ticket.due_at is None:
             ticket.alert_level = None
         return
-    apply_fired(ticket, await fired_tiers(session, ticket), calendars.current())
+    apply_fired(ticket, await fired_tiers(session, ticket), await unit_calendar(session, ticket.lead_unit_id))
 
 
-def paused_working_time(ticket: Ticket, now: datetime) -> timedelta:
+def paused_working_time(ticket: Ticket, now: datetime, calendar: WorkingCalendar) -> timedelta:
     """How much of the clock a pause used, in the clock's own kind of time."""
     assert ticket.paused_at is not None
     if ticket.clock_kind == "natural":
         return now - ticket.paused_at
-    return calendars.current().working_time_between(ticket.paused_at, now)
+    return calendar.working_time_between(ticket.paused_at, now)
 
 
-def resume(ticket: Ticket, now: datetime) -> timedelta:
+def resume(ticket: Ticket, now: datetime, calendar: WorkingCalendar) -> timedelta:
     """End a pause: the deadline (and the clock's start) move on by the time paused."""
-    paused = paused_working_time(ticket, now)
-    calendar = calendars.current()
+    paused = paused_working_time(ticket, now, calendar)
     assert ticket.due_at is not None and ticket.clock_started_at is not None
     if ticket.clock_kind == "natural":
         ticket.due_at, ticket.clock_started_at = ticket.due_at + paused, ticket.clock_started_at + paused

@@ -115,9 +115,11 @@ class Deadlines:
     clock_kind: str  # "natural" or "working": how elapsed time is measured for the warning tier
 
 
-def dispatch_deadlines(*, request_type: str, urgency: str, start: datetime) -> Deadlines:
-    """The acceptance and handling deadlines of an order dispatched at ``start``."""
-    calendar = calendars.current()
+def dispatch_deadlines(
+    *, request_type: str, urgency: str, start: datetime, calendar: WorkingCalendar | None = None
+) -> Deadlines:
+    """The acceptance and handling deadlines of an order dispatched at ``start`` (in the unit's hours)."""
+    calendar = calendar or calendars.current()
     handling = limit_for("handling", request_type, urgency)
     due = handling.deadline(calendar, start)
     accept_due = min(limit_for("acceptance", request_type, urgency).deadline(calendar, start), due)

@@ -164,7 +164,7 @@ async def resume_clock(session: AsyncSession, *, ticket_id: int, user: CurrentUs
     _may_hold_clock(user, lead.path if lead else None)
     if ticket.paused_at is None:
         raise Conflict("计时未暂停", "the clock is not paused")
-    paused = clock.resume(ticket, now)
+    paused = clock.resume(ticket, now, await clock.unit_calendar(session, ticket.lead_unit_id))
     await clock.reschedule(session, ticket)
     assert ticket.due_at is not None
     await write_event(

@@ -29,6 +29,7 @@ from hotline.supervision.notify import Contact, notice_rows, staff_of_units, sup
 from hotline.tickets import repository
 from hotline.tickets.history import TICKETS_CHANNEL
 from hotline.tickets.models import Ticket, TicketEvent
+from hotline.units.repository import units_by_id
 
 BATCH_SIZE = 500
 SUPERVISION_REPLY_WORKING_DAYS = 2
@@ -113,7 +114,12 @@ async def _escalate_batch(
     if not tickets:
         return
     fired = await _fired(session, tickets)
-    wanted = {t.id: clock.due_tiers(t, fired[t.id or 0], calendar, now) for t in tickets}
+    units = await units_by_id(session, [t.lead_unit_id for t in tickets])
+    hours = {
+        t.id: calendars.for_hours(units[t.lead_unit_id].business_hours if t.lead_unit_id in units else None)
+        for t in tickets
+    }
+    wanted = {t.id: clock.due_tiers(t, fired[t.id or 0], hours[t.id], now) for t in tickets}
     recorded = await _insert_alerts(
         session,
         [
@@ -132,7 +138,9 @@ async def _escalate_batch(
     announced = [(t, [tier for tier, _ in wanted[t.id] if (t.id, tier.value) in recorded]) for t in tickets]
     await _announce(session, [(t, tiers) for t, tiers in announced if tiers], now=now, calendar=calendar, result=result)
     for ticket in tickets:
-        clock.apply_fired(ticket, fired[ticket.id or 0] | {tier.value for tier, _ in wanted[ticket.id]}, calendar)
+        clock.apply_fired(
+            ticket, fired[ticket.id or 0] | {tier.value for tier, _ in wanted[ticket.id]}, hours[ticket.id]
+        )
 
 
 async def _announce(

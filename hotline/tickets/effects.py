@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hotline.errors import Conflict, InvalidInput, NotFound
-from hotline.supervision import clock
+from hotline.supervision import calendars, clock
 from hotline.supervision.policy import Stage, dispatch_deadlines, stage_deadline
 from hotline.tickets import repository
 from hotline.tickets.history import record_history
@@ -90,9 +90,13 @@ async def _dispatch(step: Step) -> dict[str, Any]:
     ticket.lead_unit_id = lead_id
     ticket.dispatched_at = step.now
     ticket.accepted_at = None
-    clock.start(
-        ticket, dispatch_deadlines(request_type=ticket.request_type, urgency=ticket.urgency, start=step.now), step.now
+    deadlines = dispatch_deadlines(
+        request_type=ticket.request_type,
+        urgency=ticket.urgency,
+        start=step.now,
+        calendar=calendars.for_hours(lead.business_hours),
     )
+    clock.start(ticket, deadlines, step.now)
     return {
         "lead_unit_id": lead_id,
         "lead_unit_name": lead.name,
@@ -205,7 +209,12 @@ async def _rework(step: Step) -> dict[str, Any]:
     if step.outcome.to_status is Status.IN_PROGRESS:
         clock.start(
             ticket,
-            dispatch_deadlines(request_type=ticket.request_type, urgency=ticket.urgency, start=step.now),
+            dispatch_deadlines(
+                request_type=ticket.request_type,
+                urgency=ticket.urgency,
+                start=step.now,
+                calendar=await clock.unit_calendar(step.session, ticket.lead_unit_id),
+            ),
             step.now,
         )
     return {"rework_count": ticket.rework_count, "due_at": _iso(ticket.due_at)}

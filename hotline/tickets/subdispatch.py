@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from hotline.errors import InvalidInput
-from hotline.supervision import clock
+from hotline.supervision import calendars, clock
 from hotline.supervision.policy import dispatch_deadlines
 from hotline.tickets import repository
 from hotline.tickets.history import write_event
@@ -27,7 +27,12 @@ async def create_child(step: Step) -> dict[str, Any]:
     unit, lead = units.get(unit_id), units[parent.lead_unit_id]
     if unit is None or unit.id == lead.id or not unit.path.startswith(lead.path):
         raise InvalidInput("只能下派给本单位的下级单位", "sub-dispatch goes only to a unit below the lead unit")
-    deadlines = dispatch_deadlines(request_type=parent.request_type, urgency=parent.urgency, start=step.now)
+    deadlines = dispatch_deadlines(
+        request_type=parent.request_type,
+        urgency=parent.urgency,
+        start=step.now,
+        calendar=calendars.for_hours(unit.business_hours),
+    )
     due = step.params.get("due_at") or min(deadlines.due_at, parent.due_at or deadlines.due_at)
     if parent.due_at is not None and due > parent.due_at:
         raise InvalidInput("下级工单的办理时限不能晚于上级工单", "a child order must be due no later than its parent")

@@ -30,3 +30,5 @@ class Unit(SQLModel, table=True):
     path: str = Field(default="/", max_length=255, index=True)
     short_names: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     is_active: bool = Field(default=True)
+    # Working hours of the unit, e.g. ["08:30-12:00", "14:30-18:00"]; none: the hotline's default hours.
+    business_hours: list[str] | None = Field(default=None, sa_column=Column(JSON, nullable=True))

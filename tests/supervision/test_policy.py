@@ -102,3 +102,25 @@ async def test_reply_review_and_callback_deadlines(db: Database, city: City, sta
     assert order.reply_review_due_at is None
     # One working day (7 working hours) from 09:00 ends at 17:30 the same day.
     assert order.callback_due_at == datetime(2026, 11, 4, 17, 30, tzinfo=CHINA_TZ)
+
+
+async def test_a_units_own_business_hours_set_its_deadlines(
+    app_client: httpx.AsyncClient, db: Database, city: City, staff: dict
+) -> None:
+    admin = await login(app_client, "admin1")
+    unit_id = city.unit("liangyuan").id
+    url = f"/api/v1/units/{unit_id}/business-hours"
+    assert (await app_client.put(url, headers=admin, json={"spans": ["8:30 to 12"]})).status_code == 422
+    assert (
+        await app_client.put(url, headers=await login(app_client, "dept_liangyuan1"), json={"spans": ["08:00-12:00"]})
+    ).status_code == 403
+    summer = {"spans": ["08:30-12:00", "15:00-18:00"]}  # 6.5 hours a day
+    assert (await app_client.put(url, headers=admin, json=summer)).json()["business_hours"] == summer["spans"]
+    # 2 working days = 13 of the unit's hours from Tuesday 14:00 (its lunch break): 3 on Tuesday from 15:00,
+    # 6.5 on Wednesday, and 3.5 on Thursday morning, ending at noon.
+    tuesday_afternoon = datetime(2026, 11, 3, 14, 0, tzinfo=CHINA_TZ)
+    ticket_id = await dispatched_order(db, city, staff, at=tuesday_afternoon)
+    assert (await ticket(db, ticket_id)).due_at == datetime(2026, 11, 5, 12, 0, tzinfo=CHINA_TZ)
+    # A unit on the hotline's hours (7 a day) gets 14 hours: due Thursday 14:00.
+    other = await dispatched_order(db, city, staff, at=tuesday_afternoon, unit="suiyang")
+    assert (await ticket(db, other)).due_at == datetime(2026, 11, 5, 14, 0, tzinfo=CHINA_TZ)
