@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from hotline.channels import app as channels
 from hotline.config import Settings
 from hotline.db import Database
 from hotline.events.bus import EventBus
@@ -12,8 +13,8 @@ from hotline.supervision.tasks import sla_sweep_job
 
 
 def providers_for(settings: Settings, bus: EventBus) -> dict[str, Provider]:
-    """The delivery adapter of every outbound channel that is configured."""
-    return {"app": InAppProvider(bus)}
+    """The delivery adapter of every outbound channel: SMS, WeChat, email, and the staff app."""
+    return {**channels.build_providers(settings, bus), "app": InAppProvider(bus)}
 
 
 def job_runner(settings: Settings, db: Database, providers: dict[str, Provider]) -> JobRunner:

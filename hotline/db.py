@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -74,11 +76,16 @@ class Database:
         self.engine = create_engine(url, **kwargs)
         self._writer = async_sessionmaker(self.engine, expire_on_commit=False)
         self._reader = async_sessionmaker(self.engine.execution_options(**{READONLY: True}), expire_on_commit=False)
+        # SQLite lets one transaction write at a time; queueing writers here, in order, is fairer and
+        # faster than letting them spin on the file lock's busy handler.
+        self._write_turn: contextlib.AbstractAsyncContextManager[object] = (
+            asyncio.Lock() if is_sqlite(self.engine) else contextlib.nullcontext()
+        )
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
         """A write unit of work: committed once at the end, rolled back on any error."""
-        async with self._writer() as session:
+        async with self._write_turn, self._writer() as session:
             try:
                 yield session
                 await session.commit()

@@ -34,10 +34,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.bus = InProcessEventBus()
         app.state.db = Database(settings.database_url, bus=app.state.bus)
-        app.state.providers = {
-            **channels.build_providers(settings, app.state.bus),
-            **providers_for(settings, app.state.bus),
-        }
+        app.state.providers = providers_for(settings, app.state.bus)
         async with app.state.db.read_session() as session:  # the calendar and time limits in force
             await calendars.refresh(session)
             await policy.refresh(session)

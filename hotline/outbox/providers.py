@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Protocol
+from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 from hotline.events.bus import BusEvent, EventBus
 
@@ -17,6 +17,7 @@ class Delivery:
     subject: str | None
     body: str
     dedupe_key: str
+    payload: dict[str, Any] = field(default_factory=dict)  # channel extras, e.g. an email's In-Reply-To
 
 
 class DeliveryError(Exception):

@@ -147,7 +147,7 @@ async def deliver_due(db: Database, providers: Mapping[str, Provider], *, now: d
     now = now or utcnow()
     async with db.session() as session:
         claimed = [
-            (Delivery(m.channel, m.recipient, m.subject, m.body, m.dedupe_key), m.attempts, m.id or 0)
+            (Delivery(m.channel, m.recipient, m.subject, m.body, m.dedupe_key, dict(m.payload)), m.attempts, m.id or 0)
             for m in await claim_due(session, now=now)
         ]
     outcomes = [await send_one(delivery, attempts, message_id, providers) for delivery, attempts, message_id in claimed]

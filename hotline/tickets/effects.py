@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hotline.channels.outbound import notify_citizen
 from hotline.errors import Conflict, InvalidInput, NotFound
 from hotline.supervision import calendars, clock
 from hotline.supervision.policy import Stage, dispatch_deadlines, stage_deadline
@@ -38,6 +39,7 @@ REASON_ACTIONS = frozenset(
         Action.APPROVE_EXTENSION,
     }
 )
+RESULT_TEXT_LIMIT = 500  # characters of the answer in the message to the citizen
 NOT_DISPATCHABLE = frozenset({UnitKind.HOTLINE_CENTER})
 
 
@@ -187,14 +189,24 @@ async def _approve_reply(step: Step) -> dict[str, Any]:
     ticket = step.ticket
     ticket.answer, ticket.reply_review_due_at = ticket.reply, None
     ticket.callback_due_at = _stage_due(ticket, "callback", step.now)
-    return {"callback_due_at": _iso(ticket.callback_due_at)}
+    told = await _tell_citizen(step, ticket.answer or "")
+    return {"callback_due_at": _iso(ticket.callback_due_at), "citizen_notified": told}
+
+
+async def _tell_citizen(step: Step, answer: str) -> bool:
+    """Send the result to the citizen on the channel they used (through the outbox)."""
+    ticket = step.ticket
+    assert ticket.id is not None
+    body = f"您反映的问题（工单号 {ticket.number}）已办理：{answer[:RESULT_TEXT_LIMIT]}"
+    return await notify_citizen(step.session, ticket_id=ticket.id, body=body, key=f"result:{ticket.version}")
 
 
 async def _answer_directly(step: Step) -> dict[str, Any]:
     step.ticket.answer = step.ticket.reply = step.text
     step.ticket.replied_at = step.now
     step.ticket.callback_due_at = _stage_due(step.ticket, "callback", step.now)
-    return {"answer": step.text, "knowledge_entry_id": step.params.get("knowledge_entry_id")}
+    told = await _tell_citizen(step, step.text or "")
+    return {"answer": step.text, "knowledge_entry_id": step.params.get("knowledge_entry_id"), "citizen_notified": told}
 
 
 async def _close(step: Step) -> dict[str, Any]:

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import httpx
+from sqlmodel import select
 
+from hotline.db import Database
+from hotline.outbox.models import OutboxMessage
 from tests.conftest import City, login
 
 
@@ -56,3 +59,26 @@ async def test_replying_withdraws_a_pending_extension_request(
     assert (
         await app_client.post(f"{url}/approve-extension", headers=await login(app_client, "supervisor1"))
     ).status_code == 409
+
+
+async def test_the_citizen_gets_the_approved_result_by_sms(
+    app_client: httpx.AsyncClient, staff: dict, city: City, db: Database
+) -> None:
+    operator, dept = await login(app_client, "operator1"), await login(app_client, "dept_liangyuan1")
+    ticket = (
+        await app_client.post(
+            "/api/v1/tickets", headers=operator, json={"citizen_phone": "13800138000", "content": "路灯不亮"}
+        )
+    ).json()
+    url = f"/api/v1/tickets/{ticket['id']}"
+    await app_client.post(f"{url}/dispatch", headers=operator, json={"lead_unit_id": city.unit("liangyuan").id})
+    await app_client.post(f"{url}/accept", headers=dept)
+    await app_client.post(f"{url}/reply", headers=dept, json={"reply": "路灯已于今日修复"})
+    async with db.read_session() as session:
+        assert (await session.execute(select(OutboxMessage))).first() is None  # not before the review
+    approved = await app_client.post(f"{url}/approve-reply", headers=await login(app_client, "supervisor1"))
+    assert approved.json()["events"][-1]["payload"]["citizen_notified"] is True
+    async with db.read_session() as session:
+        sms = (await session.execute(select(OutboxMessage))).scalar_one()
+    assert (sms.channel, sms.recipient) == ("sms", "+8613800138000")
+    assert ticket["number"] in sms.body and "路灯已于今日修复" in sms.body

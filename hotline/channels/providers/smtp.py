@@ -35,7 +35,7 @@ def compose(delivery: Delivery, sender: str) -> EmailMessage:
     message["Date"] = formatdate(localtime=False, usegmt=True)
     message["Message-ID"] = message_id_for(delivery, sender.rpartition("@")[2] or "localhost")
     message["Auto-Submitted"] = "auto-replied"
-    thread: dict[str, Any] = getattr(delivery, "payload", None) or {}  # set once the outbox passes payloads on
+    thread: dict[str, Any] = delivery.payload
     if thread.get("in_reply_to"):
         message["In-Reply-To"] = f"<{thread['in_reply_to']}>"
     references = [r for r in thread.get("references", []) if isinstance(r, str)]
