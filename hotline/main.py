@@ -23,6 +23,7 @@ from hotline.supervision import calendars, policy
 from hotline.supervision.endpoints import router as supervision_router
 from hotline.tickets.endpoints import router as tickets_router
 from hotline.units.endpoints import router as units_router
+from web.console import router as console_router
 from web.routes import router as web_router
 
 
@@ -62,5 +63,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in channels.routers:
         app.include_router(router)
     app.include_router(web_router)
+    app.include_router(console_router)
     app.mount("/static", StaticFiles(directory=Path(web.__file__).parent / "static"), name="static")
     return app

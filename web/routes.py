@@ -10,12 +10,13 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from hotline.auth import service as auth_service
-from hotline.auth.models import ROLE_LABELS_ZH, Role
+from hotline.auth.models import HOTLINE_ROLES, ROLE_LABELS_ZH, Role
 from hotline.db_types import utcnow
 from hotline.deps import DB, SESSION_COOKIE, AppSettings, client_ip, current_user
 from hotline.errors import DomainError
 from hotline.tickets import repository, views
 from hotline.timefmt import CHINA_TZ
+from web.console import waiting_messages
 
 TEMPLATES = Jinja2Templates(directory=Path(__file__).parent / "templates")
 HOME_PAGE_SIZE = 50
@@ -32,6 +33,11 @@ async def home(request: Request, db: DB, settings: AppSettings) -> Response:
     except DomainError:
         return TEMPLATES.TemplateResponse(request, "login.html", {"error": None})
     now = utcnow()
+    if user.role in HOTLINE_ROLES:
+        async with db.read_session() as session:
+            waiting = await waiting_messages(session)
+        context = {"user": user, "role_label": ROLE_LABELS_ZH[user.role], "queue": waiting, "tz": CHINA_TZ}
+        return TEMPLATES.TemplateResponse(request, "console.html", context)
     async with db.read_session() as session:
         rows, total = (
             await repository.list_tickets(

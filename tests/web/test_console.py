@@ -1,0 +1,61 @@
+"""The live console: hotline staff get new messages pushed over the websocket; others are refused."""
+
+from __future__ import annotations
+
+import pytest
+from starlette.testclient import TestClient
+from starlette.websockets import WebSocketDisconnect
+
+from hotline.config import Settings
+from hotline.events.bus import BusEvent
+from hotline.main import create_app
+from tests.conftest import PASSWORD
+
+SMS = {
+    "type": "message.received",
+    "message_id": 7,
+    "channel": "sms",
+    "ticket_id": 3,
+    "ticket_number": "2026112100003",
+    "new_ticket": True,
+    "preview": "楼下垃圾没人清运",
+}
+
+
+def _login(client: TestClient, username: str) -> None:
+    response = client.post("/login", data={"username": username, "password": PASSWORD}, follow_redirects=False)
+    assert response.status_code == 303 and "hotline_session" in client.cookies
+
+
+def test_an_operator_receives_new_messages_and_the_page_shows_the_queue(settings: Settings, staff: dict) -> None:
+    with TestClient(create_app(settings), base_url="http://testserver") as client:
+        _login(client, "operator1")  # the client keeps the session cookie
+        page = client.get("/")
+        assert "待受理消息" in page.text and "console.js" in page.text
+        with client.websocket_connect("/ws/console") as socket:
+            assert socket.receive_json()["type"] == "hello"
+            client.portal.call(client.app.state.bus.publish, BusEvent("console", SMS))  # type: ignore[union-attr]
+            pushed = socket.receive_json()
+        assert pushed["preview"] == "楼下垃圾没人清运" and pushed["ticket_number"] == "2026112100003"
+
+
+@pytest.mark.parametrize("who", [None, "dept_liangyuan1", "admin1"])
+def test_the_console_socket_is_for_hotline_staff_only(settings: Settings, staff: dict, who: str | None) -> None:
+    with TestClient(create_app(settings), base_url="http://testserver") as client:
+        if who:
+            _login(client, who)  # the client keeps the session cookie
+        with pytest.raises(WebSocketDisconnect), client.websocket_connect("/ws/console") as socket:
+            socket.receive_json()
+        queue = client.get("/api/v1/console/queue")
+        assert queue.status_code == (401 if who is None else 403)
+
+
+def test_a_page_from_another_site_cannot_open_the_socket(settings: Settings, staff: dict) -> None:
+    with TestClient(create_app(settings), base_url="http://testserver") as client:
+        _login(client, "operator1")
+        headers = {"origin": "http://evil.example"}
+        with (
+            pytest.raises(WebSocketDisconnect),
+            client.websocket_connect("/ws/console", headers=headers) as socket,
+        ):
+            socket.receive_json()

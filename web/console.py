@@ -1,0 +1,131 @@
+"""The live console's feed: the queue of waiting messages, and a websocket that pushes new ones.
+
+Only hotline staff (operators, dispatchers, supervisors) connect. A console that loses its socket
+reconnects and reloads the queue, so nothing that arrived meanwhile is missed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from datetime import datetime
+from urllib.parse import urlsplit
+
+from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from pydantic import BaseModel
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
+
+from hotline.auth import service as auth_service
+from hotline.auth.models import HOTLINE_ROLES
+from hotline.auth.service import CurrentUser
+from hotline.channels.models import CHANNEL_LABELS_ZH, Channel, Direction, Message
+from hotline.db import Database
+from hotline.deps import DB, SESSION_COOKIE, User
+from hotline.errors import Forbidden
+from hotline.events.bus import EventBus
+from hotline.tickets.lifecycle import Status
+from hotline.tickets.models import Ticket
+from hotline.timefmt import LocalDateTime
+
+CONSOLE_CHANNELS = ("console", "tickets")
+QUEUE_LENGTH = 50
+PREVIEW_LENGTH = 120
+POLICY_VIOLATION = 1008
+
+router = APIRouter(tags=["console"])
+
+
+class QueueItem(BaseModel):
+    message_id: int
+    ticket_id: int
+    ticket_number: str
+    channel: str
+    channel_label: str
+    preview: str
+    received_at: LocalDateTime
+
+
+async def waiting_messages(session: AsyncSession, *, limit: int = QUEUE_LENGTH) -> list[QueueItem]:
+    """The latest inbound messages whose orders are still waiting for the hotline (registered)."""
+    rows = await session.execute(
+        select(Message, Ticket.number)
+        .join(Ticket, col(Ticket.id) == col(Message.ticket_id))
+        .where(col(Message.direction) == Direction.INBOUND, col(Ticket.status) == Status.REGISTERED)
+        .order_by(col(Message.id).desc())
+        .limit(limit)
+    )
+    return [
+        QueueItem(
+            message_id=m.id or 0,
+            ticket_id=m.ticket_id or 0,
+            ticket_number=number,
+            channel=m.channel,
+            channel_label=CHANNEL_LABELS_ZH.get(Channel(m.channel), m.channel),
+            preview=m.body[:PREVIEW_LENGTH],
+            received_at=m.created_at,
+        )
+        for m, number in rows
+    ]
+
+
+@router.get("/api/v1/console/queue", response_model=list[QueueItem])
+async def queue(user: User, db: DB) -> list[QueueItem]:
+    """Messages waiting for an operator, newest first (what the console shows, and reloads after a reconnect)."""
+    if user.role not in HOTLINE_ROLES:
+        raise Forbidden("仅热线人员可使用受理台", "only hotline staff use the console")
+    async with db.read_session() as session:
+        return await waiting_messages(session)
+
+
+def _same_origin(websocket: WebSocket) -> bool:
+    """Refuse cross-site websocket hijacking: the page must come from this host."""
+    origin = websocket.headers.get("origin")
+    return origin is None or urlsplit(origin).netloc == websocket.headers.get("host")
+
+
+async def _console_user(websocket: WebSocket) -> CurrentUser | None:
+    token = websocket.cookies.get(SESSION_COOKIE) or websocket.query_params.get("token")
+    if not token or not _same_origin(websocket):
+        return None
+    db: Database = websocket.app.state.db
+    async with db.read_session() as session:
+        resolved = await auth_service.resolve(session, settings=websocket.app.state.settings, token=token)
+    if resolved is None or resolved[0].role not in HOTLINE_ROLES:
+        return None
+    return resolved[0]
+
+
+def _default(value: object) -> str:
+    return value.isoformat() if isinstance(value, datetime) else str(value)
+
+
+@router.websocket("/ws/console")
+async def console_socket(websocket: WebSocket) -> None:
+    """Push every console and order event to a logged-in hotline member, as JSON text frames."""
+    user = await _console_user(websocket)
+    if user is None:
+        await websocket.close(code=POLICY_VIOLATION)
+        return
+    await websocket.accept()
+    bus: EventBus = websocket.app.state.bus
+    async with bus.subscribe(*CONSOLE_CHANNELS) as subscription:
+        await websocket.send_text(json.dumps({"type": "hello", "user": user.username}))
+        forward = asyncio.create_task(_forward(websocket, subscription))
+        try:
+            while True:  # the client only pings; reading also notices when it goes away
+                await websocket.receive_text()
+        except WebSocketDisconnect:
+            pass
+        finally:
+            forward.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await forward
+
+
+async def _forward(websocket: WebSocket, subscription: object) -> None:
+    async for event in subscription:  # type: ignore[attr-defined]
+        await websocket.send_text(
+            json.dumps({"channel": event.channel, **event.payload}, default=_default, ensure_ascii=False)
+        )
