@@ -101,12 +101,12 @@ def worker() -> None:
     """Run the background jobs (outbound delivery, supervision sweep) without serving HTTP."""
     from hotline.background import job_runner, providers_for
     from hotline.db import Database
-    from hotline.events.bus import InProcessEventBus
+    from hotline.events.bus import create_bus
 
     settings = get_settings()
 
     async def main() -> None:
-        bus = InProcessEventBus()
+        bus = create_bus(settings.redis_url)
         db = Database(settings.database_url, bus=bus)
         runner = job_runner(settings, db, providers_for(settings, bus))
         runner.start()

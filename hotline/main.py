@@ -18,7 +18,7 @@ from hotline.channels import app as channels
 from hotline.config import Settings, get_settings
 from hotline.db import Database
 from hotline.errors import DomainError
-from hotline.events.bus import InProcessEventBus
+from hotline.events.bus import create_bus
 from hotline.supervision import calendars, policy
 from hotline.supervision.endpoints import router as supervision_router
 from hotline.tickets.endpoints import router as tickets_router
@@ -33,7 +33,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.bus = InProcessEventBus()
+        app.state.bus = create_bus(settings.redis_url)
         app.state.db = Database(settings.database_url, bus=app.state.bus)
         app.state.providers = providers_for(settings, app.state.bus)
         async with app.state.db.read_session() as session:  # the calendar and time limits in force
@@ -50,6 +50,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             if runner:
                 await runner.stop()
             await app.state.db.dispose()
+            close = getattr(app.state.bus, "close", None)
+            if close is not None:
+                await close()
 
     app = FastAPI(title="12345 政务服务便民热线", version="0.1.0", lifespan=lifespan)
     app.state.settings = settings

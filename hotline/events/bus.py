@@ -66,6 +66,15 @@ class InProcessEventBus:
                 self._subscribers.get(channel, set()).discard(queue)
 
 
+def create_bus(redis_url: str | None) -> EventBus:
+    """Redis pub/sub when a Redis URL is configured (several instances), else the in-process bus."""
+    if redis_url:
+        from hotline.events.redis_bus import RedisEventBus
+
+        return RedisEventBus(redis_url)
+    return InProcessEventBus()
+
+
 PENDING_KEY = "hotline_pending_events"
 
 

@@ -1,0 +1,29 @@
+"""Scaled out: an event published on one instance reaches a console on another, through Redis."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+
+import pytest
+
+from hotline.events.bus import BusEvent
+from hotline.events.redis_bus import RedisEventBus
+
+REDIS_URL = os.environ.get("HOTLINE_TEST_REDIS_URL")
+pytestmark = pytest.mark.skipif(not REDIS_URL, reason="HOTLINE_TEST_REDIS_URL not set")
+
+
+async def test_an_event_on_one_instance_reaches_a_subscriber_on_another() -> None:
+    assert REDIS_URL is not None
+    instance_a, instance_b = RedisEventBus(REDIS_URL), RedisEventBus(REDIS_URL)
+    channel = f"console-{uuid.uuid4().hex[:8]}"  # runs sharing the server do not see each other
+    try:
+        async with instance_b.subscribe(channel) as subscription:
+            await instance_a.publish(BusEvent(channel, {"type": "message.received", "preview": "噪音扰民"}))
+            event = await asyncio.wait_for(anext(aiter(subscription)), timeout=5)  # type: ignore[call-overload]
+        assert event == BusEvent(channel, {"type": "message.received", "preview": "噪音扰民"})
+    finally:
+        await instance_a.close()
+        await instance_b.close()
