@@ -99,7 +99,7 @@ async def test_web_login_sets_a_secure_httponly_cookie_and_logout_revokes_it(
     assert "httponly" in cookie and "secure" in cookie and "samesite=strict" in cookie
     token = response.cookies["hotline_session"]
     home = await app_client.get("/", headers={"Cookie": f"hotline_session={token}"})
-    assert "工单列表" in home.text
+    assert "待受理消息" in home.text  # an operator lands on the live console
     await app_client.post("/logout", headers={"Cookie": f"hotline_session={token}"})
     after = await app_client.get("/api/v1/auth/me", headers={"Cookie": f"hotline_session={token}"})
     assert after.status_code == 401
