@@ -123,9 +123,12 @@ async def list_supervision(
     return [o for o in orders if actor_of(user).covers(units[o.unit_id].path)]
 
 
-def _may_hold_clock(user: CurrentUser, ticket_unit_path: str | None) -> None:
-    if user.role is Role.SUPERVISOR or actor_of(user).covers(ticket_unit_path):
-        return
+async def _clock_holder_ticket(session: AsyncSession, ticket_id: int, user: CurrentUser) -> Ticket:
+    """The order, if this user may stop or restart its clock: its lead unit, or a supervisor."""
+    ticket = await _ticket_for(session, ticket_id, user)
+    lead = (await units_by_id(session, [ticket.lead_unit_id])).get(ticket.lead_unit_id or 0)
+    if user.role is Role.SUPERVISOR or actor_of(user).covers(lead.path if lead else None):
+        return ticket
     raise Forbidden("只有主办单位或督办人员可以暂停、恢复计时", "only the lead unit or a supervisor may hold the clock")
 
 
@@ -133,9 +136,7 @@ async def pause_clock(
     session: AsyncSession, *, ticket_id: int, user: CurrentUser, reason: str, now: datetime
 ) -> Ticket:
     """Stop the handling clock while the unit waits for the citizen (e.g. materials to be supplied)."""
-    ticket = await _ticket_for(session, ticket_id, user)
-    lead = (await units_by_id(session, [ticket.lead_unit_id])).get(ticket.lead_unit_id or 0)
-    _may_hold_clock(user, lead.path if lead else None)
+    ticket = await _clock_holder_ticket(session, ticket_id, user)
     if ticket.status != Status.IN_PROGRESS or ticket.due_at is None:
         raise Conflict("只有办理中的工单可以暂停计时", "only an order in progress can have its clock paused")
     if ticket.paused_at is not None:
@@ -159,9 +160,7 @@ async def pause_clock(
 
 async def resume_clock(session: AsyncSession, *, ticket_id: int, user: CurrentUser, now: datetime) -> Ticket:
     """Restart the clock; the deadline moves on by the time it stood still."""
-    ticket = await _ticket_for(session, ticket_id, user)
-    lead = (await units_by_id(session, [ticket.lead_unit_id])).get(ticket.lead_unit_id or 0)
-    _may_hold_clock(user, lead.path if lead else None)
+    ticket = await _clock_holder_ticket(session, ticket_id, user)
     if ticket.paused_at is None:
         raise Conflict("计时未暂停", "the clock is not paused")
     paused = clock.resume(ticket, now, await clock.unit_calendar(session, ticket.lead_unit_id))
