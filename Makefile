@@ -31,6 +31,11 @@ test: $(VENV)/.test-deps
 	$(BIN)/mypy hotline web routing knowledge_base
 	$(BIN)/pytest -q
 
+# Benchmarks start what they need on this machine (local PostgreSQL) and write docs/PERFORMANCE.md.
+bench: $(VENV)/.test-deps
+	$(BIN)/python -m bench.intake
+	$(BIN)/python -m bench.sla_sweep
+
 lint: $(VENV)/.test-deps
 	$(BIN)/ruff check .
 	$(BIN)/mypy hotline
