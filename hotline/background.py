@@ -1,4 +1,4 @@
-"""What runs in the background of a process: outbound delivery and the supervision sweep."""
+"""What runs in the background of a process: outbound delivery, the supervision sweep, routing proposals."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from hotline.jobs import JobRunner
 from hotline.outbox.providers import InAppProvider, Provider
 from hotline.outbox.tasks import outbox_job
 from hotline.supervision.tasks import sla_sweep_job
+from routing.tasks import classify_job
 
 
 def providers_for(settings: Settings, bus: EventBus) -> dict[str, Provider]:
@@ -24,5 +25,6 @@ def job_runner(settings: Settings, db: Database, providers: dict[str, Provider])
         [
             outbox_job(db, providers, settings.outbox_poll_seconds),
             sla_sweep_job(db, settings.sla_sweep_seconds),
+            classify_job(db, settings),
         ],
     )

@@ -85,6 +85,15 @@ class Settings(BaseSettings):
     smtp_relay_password: SecretStr | None = None
     smtp_relay_starttls: bool = False
 
+    # Routing (routing/): the category model, the gazetteer, and proposals for new orders in the background.
+    model_dir: Path = Path("var/models")  # one directory per model version, and ACTIVE naming the one in use
+    model_check_seconds: float = 30.0  # how often a process looks for a newly activated model
+    gazetteer_file: Path = Path(__file__).resolve().parent / "seed" / "data" / "gazetteer.json"
+    routing_refresh_seconds: float = 60.0  # units, category tree and gazetteer are re-read this often
+    classify_poll_seconds: float = 5.0  # the job proposing category, territory and units for new orders
+    classify_batch_size: int = 50
+    classify_recent_hours: int = 24  # orders this recent get a proposal even when already dispatched
+
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> Settings:
         if self.environment == "production" and self.secret_key.get_secret_value() == DEFAULT_SECRET:

@@ -23,6 +23,8 @@ from hotline.supervision import calendars, policy
 from hotline.supervision.endpoints import router as supervision_router
 from hotline.tickets.endpoints import router as tickets_router
 from hotline.units.endpoints import router as units_router
+from routing.context import RoutingContext
+from routing.endpoints import router as routing_router
 from web.console import router as console_router
 from web.routes import router as web_router
 
@@ -39,6 +41,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         async with app.state.db.read_session() as session:  # the calendar and time limits in force
             await calendars.refresh(session)
             await policy.refresh(session)
+        app.state.routing = RoutingContext.from_settings(settings)
+        await app.state.routing.registry.reload()  # the active category model, if one was trained
         await channels.start(app)
         runner = job_runner(settings, app.state.db, app.state.providers) if settings.run_jobs else None
         if runner:
@@ -61,7 +65,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def domain_error(_: Request, exc: DomainError) -> JSONResponse:
         return JSONResponse(exc.as_dict(), status_code=exc.status_code)
 
-    for router in (health.router, auth_router, tickets_router, units_router, supervision_router):
+    for router in (health.router, auth_router, tickets_router, units_router, supervision_router, routing_router):
         app.include_router(router)
     for router in channels.routers:
         app.include_router(router)

@@ -9,8 +9,9 @@ from hotline.channels.models import Message, MessageAttachment
 from hotline.citizens.models import ChannelIdentity, Citizen
 from hotline.outbox.models import OutboxMessage
 from hotline.supervision.models import CalendarYear, JobRun, SlaAlert, SupervisionOrder, TimeLimitPolicy
-from hotline.tickets.models import Ticket, TicketAssignment, TicketEvent, TicketNumberCounter
+from hotline.tickets.models import Ticket, TicketAssignment, TicketEvent, TicketNumberCounter, TicketReturn
 from hotline.units.models import Unit
+from routing.models import ClassificationExample, DispatchRule, DispatchRuleVersion, TicketSuggestion
 
 metadata = SQLModel.metadata
 
@@ -19,6 +20,9 @@ __all__ = [
     "AuthSession",
     "CalendarYear",
     "Category",
+    "ClassificationExample",
+    "DispatchRule",
+    "DispatchRuleVersion",
     "JobRun",
     "OutboxMessage",
     "SlaAlert",
@@ -32,6 +36,8 @@ __all__ = [
     "TicketAssignment",
     "TicketEvent",
     "TicketNumberCounter",
+    "TicketReturn",
+    "TicketSuggestion",
     "Unit",
     "User",
     "metadata",

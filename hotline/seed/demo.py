@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from hotline.config import Settings
 from hotline.db import Database
 from hotline.seed.accounts import load_accounts
+from hotline.seed.catalogue import load_catalogue
 from hotline.seed.city import load_categories, load_units
 from hotline.seed.orders import build_orders
 from hotline.tickets.models import Ticket
@@ -25,6 +26,7 @@ async def seed(settings: Settings, *, orders: int, data_dir: Path) -> dict[str, 
         async with db.session() as session:
             units = await load_units(session)
             categories = await load_categories(session, units)
+            rules = await load_catalogue(session, units)
             accounts = await load_accounts(session, units, password, reset=given is not None)
             existing = (await session.execute(select(func.count()).select_from(Ticket))).scalar_one()
             built = 0 if existing else await build_orders(session, units=units, data_dir=data_dir, count=orders)
@@ -33,6 +35,7 @@ async def seed(settings: Settings, *, orders: int, data_dir: Path) -> dict[str, 
     summary: dict[str, Any] = {
         "units": len(units),
         "categories_added": categories,
+        "catalogue_rules_added": rules,
         "accounts_created": accounts,
         "orders_created": built,
     }

@@ -21,6 +21,7 @@ from hotline.tickets import repository
 from hotline.tickets.history import record_history
 from hotline.tickets.lifecycle import OPEN_STATUSES, Action, Actor, Outcome, Status
 from hotline.tickets.models import AssignmentRole, Ticket, TicketAssignment
+from hotline.tickets.returns import judge_return, record_return
 from hotline.tickets.subdispatch import create_child
 from hotline.timefmt import to_local
 from hotline.units.models import Unit, UnitKind
@@ -115,18 +116,25 @@ async def _accept(step: Step) -> dict[str, Any]:
 
 
 async def _return(step: Step) -> dict[str, Any]:
-    return {"reason_code": step.params.get("reason_code"), "unit_id": step.ticket.lead_unit_id}
+    return await record_return(
+        step.session, ticket=step.ticket, actor=step.actor, reason=step.text, params=step.params, now=step.now
+    )
 
 
 async def _approve_return(step: Step) -> dict[str, Any]:
     ticket = step.ticket
     assert ticket.id is not None
+    judged = await judge_return(step.session, ticket=ticket, actor=step.actor, approved=True, now=step.now)
     returned_from = ticket.lead_unit_id
     await repository.deactivate_assignments(step.session, ticket_id=ticket.id)
     ticket.lead_unit_id = None
     ticket.dispatched_at = None
     clock.stop(ticket)
-    return {"returned_from_unit_id": returned_from}
+    return {"returned_from_unit_id": returned_from, **judged}
+
+
+async def _reject_return(step: Step) -> dict[str, Any]:
+    return await judge_return(step.session, ticket=step.ticket, actor=step.actor, approved=False, now=step.now)
 
 
 async def _request_extension(step: Step) -> dict[str, Any]:
@@ -265,7 +273,7 @@ EFFECTS: dict[Action, Effect] = {
     Action.ACCEPT: _accept,
     Action.RETURN: _return,
     Action.APPROVE_RETURN: _approve_return,
-    Action.REJECT_RETURN: _nothing,
+    Action.REJECT_RETURN: _reject_return,
     Action.REQUEST_EXTENSION: _request_extension,
     Action.APPROVE_EXTENSION: _approve_extension,
     Action.REJECT_EXTENSION: _reject_extension,

@@ -143,8 +143,17 @@ async def accept(ticket_id: int, user: User, db: DB) -> TicketDetail:
 
 @router.post("/{ticket_id}/return", response_model=TicketDetail)
 async def return_to_dispatcher(ticket_id: int, body: ReturnIn, user: User, db: DB) -> TicketDetail:
-    """The lead unit sends the order back as not theirs (退单), with a reason."""
-    return await _act(db, user, ticket_id, Action.RETURN, body.reason, reason_code=body.reason_code)
+    """The lead unit sends the order back as not theirs (退单), with a reason code, a reason and evidence."""
+    return await _act(
+        db,
+        user,
+        ticket_id,
+        Action.RETURN,
+        body.reason,
+        reason_code=body.reason_code,
+        evidence=body.evidence,
+        attachment_ids=body.attachment_ids,
+    )
 
 
 @router.post("/{ticket_id}/approve-return", response_model=TicketDetail)

@@ -97,6 +97,7 @@ HISTORY_LABELS_ZH = {  # history-only events, not lifecycle actions
     "supervision_reply": "督办回复",
     "clock_paused": "暂停计时",
     "clock_resumed": "恢复计时",
+    "classify": "分类",
 }
 
 

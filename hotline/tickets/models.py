@@ -147,3 +147,32 @@ class TicketNumberCounter(SQLModel, table=True):
 
     day: str = Field(primary_key=True, max_length=8)
     last: int = Field(default=0)
+
+
+class TicketReturn(SQLModel, table=True):
+    """A return (退单): the unit's reason code and evidence, and, once judged, who was wrong.
+
+    Approved, the dispatch was wrong: the dispatcher, or the catalogue when the dispatch followed its
+    proposal. Rejected, the unit was wrong. Scorecards count return rates from ``judged_wrong``.
+    """
+
+    __tablename__ = "ticket_returns"
+
+    id: int | None = Field(default=None, primary_key=True)
+    ticket_id: int = Field(foreign_key="tickets.id", index=True)
+    unit_id: int | None = Field(default=None, foreign_key="units.id", index=True)  # the unit that returned it
+    returned_by_id: int | None = Field(default=None, foreign_key="users.id")
+    reason_code: str | None = Field(default=None, max_length=32)
+    reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    evidence: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    attachment_ids: list[int] = Field(default_factory=list, sa_column=Column(JSONDocument, nullable=False))
+    returned_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+    dispatched_by_id: int | None = Field(default=None, foreign_key="users.id")
+    followed_suggestion: bool = Field(default=False)  # the dispatch was the catalogue's proposal
+    rule_id: int | None = Field(default=None, foreign_key="dispatch_rules.id")
+    status: str = Field(default="pending", max_length=16)  # pending, approved, rejected
+    judged_by_id: int | None = Field(default=None, foreign_key="users.id")
+    judged_at: datetime | None = _aware()
+    judged_wrong: str | None = Field(default=None, max_length=16)  # unit, dispatcher or catalogue
+    wrong_unit_id: int | None = Field(default=None, foreign_key="units.id", index=True)
+    wrong_user_id: int | None = Field(default=None, foreign_key="users.id", index=True)

@@ -7,7 +7,9 @@ from typing import Any
 from pydantic import BaseModel, Field, field_validator
 
 from hotline.channels.models import Channel
+from hotline.errors import DomainError
 from hotline.tickets.models import RequestType, Urgency
+from hotline.tickets.returns import reason_code as canonical_reason_code
 from hotline.timefmt import LocalDateTime
 
 MAX_CONTENT = 5000
@@ -46,7 +48,19 @@ class ReasonIn(BaseModel):
 
 
 class ReturnIn(ReasonIn):
-    reason_code: str | None = Field(default=None, max_length=32)
+    """A return (退单): a reason code from the fixed list (``GET /api/v1/routing/return-reasons``) and evidence."""
+
+    reason_code: str = Field(max_length=32, description="not_our_remit, wrong_territory, insufficient_info, …")
+    evidence: str | None = Field(default=None, max_length=MAX_TEXT, description="what shows the order is not ours")
+    attachment_ids: list[int] = Field(default_factory=list, max_length=20, description="attachments of the order")
+
+    @field_validator("reason_code")
+    @classmethod
+    def _known_code(cls, value: str) -> str:
+        try:
+            return canonical_reason_code(value) or value
+        except DomainError as exc:
+            raise ValueError(exc.message_zh) from exc
 
 
 class ReplyIn(BaseModel):

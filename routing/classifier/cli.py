@@ -1,4 +1,4 @@
-"""Command line for the category classifier: `hotline classifier train|evaluate`."""
+"""Command line for the category classifier: `hotline classifier train|evaluate|retrain|activate|versions`."""
 
 from __future__ import annotations
 
@@ -89,6 +89,88 @@ def evaluate(
     )
     for label, scores in report["per_label"].items():
         typer.echo(f"  {label}: f1={scores['f1']} support={scores['support']}")
+
+
+OutOption = Annotated[
+    Path | None,
+    typer.Option("--out", file_okay=False, help="Folder of model versions (default HOTLINE_MODEL_DIR, var/models)."),
+]
+
+
+@classifier_app.command()
+def retrain(
+    out: OutOption = None,
+    base: Annotated[
+        Path | None,
+        typer.Option(
+            "--base", dir_okay=False, help="Public base set (default: classify_train.jsonl in the data folder)."
+        ),
+    ] = None,
+    no_base: Annotated[bool, typer.Option("--no-base", help="Train on the corrections alone.")] = False,
+    min_per_label: Annotated[
+        int, typer.Option("--min-per-label", min=3, help="Fewest examples to learn a label.")
+    ] = 10,
+) -> None:
+    """Train on the base set plus operators' corrections; activate the new version only if it is not worse."""
+    import asyncio
+
+    from hotline.config import get_settings
+    from routing.retrain import retrain as run_retrain
+    from routing.tasks import corrections_from
+
+    _configure_logging()
+    settings = get_settings()
+    model_dir = out or settings.model_dir
+    default_base = settings.seed_data_dir / "classify_train.jsonl"
+    base_file = None if no_base else base or (default_base if default_base.is_file() else None)
+    if base is not None and not base.is_file():
+        raise typer.BadParameter(f"{base} does not exist", param_hint="--base")
+    corrections = asyncio.run(corrections_from(settings.database_url))
+    try:
+        result = run_retrain(
+            base_file=base_file, corrections=corrections, model_dir=model_dir, by="cli", min_per_label=min_per_label
+        )
+    except DatasetError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--base") from exc
+    _echo_json(result.as_dict())
+    typer.echo(result.message, err=True)
+    if not result.activated:
+        raise typer.Exit(code=1)
+
+
+@classifier_app.command()
+def activate(
+    version: Annotated[str, typer.Argument(help="A version directory in the folder (e.g. to roll back).")],
+    out: OutOption = None,
+) -> None:
+    """Make a model version the active one (every process picks it up without a restart)."""
+    from hotline.config import get_settings
+    from routing.registry import ModelNotFound
+    from routing.registry import activate as point_at
+
+    model_dir = out or get_settings().model_dir
+    try:
+        point_at(model_dir, version, by="cli", detail={"manual": True})
+    except ModelNotFound as exc:
+        raise typer.BadParameter(str(exc), param_hint="VERSION") from exc
+    _echo_json({"active": version, "model_dir": str(model_dir)})
+
+
+@classifier_app.command()
+def versions(out: OutOption = None) -> None:
+    """List the model versions in the folder, newest first, with their held-out figures."""
+    from hotline.config import get_settings
+    from routing.registry import active_version
+    from routing.registry import versions as list_versions
+
+    model_dir = out or get_settings().model_dir
+    current = active_version(model_dir)
+    for metadata in list_versions(model_dir):
+        holdout = metadata.get("retrain", {}).get("holdout", {})
+        marker = "*" if metadata.get("version") == current else " "
+        typer.echo(
+            f"{marker} {metadata.get('version')}  n_train={metadata.get('n_train')}  macro_f1={holdout.get('macro_f1')}"
+        )
 
 
 if __name__ == "__main__":
