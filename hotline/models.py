@@ -9,6 +9,7 @@ from hotline.channels.models import Message, MessageAttachment
 from hotline.citizens.models import ChannelIdentity, Citizen
 from hotline.outbox.models import OutboxMessage
 from hotline.supervision.models import CalendarYear, JobRun, SlaAlert, SupervisionOrder, TimeLimitPolicy
+from hotline.surveys.models import CallbackSurvey, SurveyResponse, SurveySamplingRule
 from hotline.tickets.models import Ticket, TicketAssignment, TicketEvent, TicketNumberCounter, TicketReturn
 from hotline.units.models import Unit
 from routing.models import ClassificationExample, DispatchRule, DispatchRuleVersion, TicketSuggestion
@@ -19,6 +20,7 @@ __all__ = [
     "AuditEntry",
     "AuthSession",
     "CalendarYear",
+    "CallbackSurvey",
     "Category",
     "ClassificationExample",
     "DispatchRule",
@@ -27,6 +29,8 @@ __all__ = [
     "OutboxMessage",
     "SlaAlert",
     "SupervisionOrder",
+    "SurveyResponse",
+    "SurveySamplingRule",
     "TimeLimitPolicy",
     "ChannelIdentity",
     "Citizen",
