@@ -10,6 +10,7 @@ from hotline.channels import smtp_server, webform
 from hotline.channels.endpoints import open311_api, webhooks
 from hotline.channels.providers.smtp import SmtpProvider
 from hotline.channels.providers.twilio_rest import TwilioSmsProvider
+from hotline.channels.providers.twilio_voice import TwilioCallProvider
 from hotline.channels.providers.wechat_api import WeChatCustomerServiceProvider
 from hotline.config import Settings
 from hotline.events.bus import EventBus
@@ -42,9 +43,10 @@ async def stop(app: FastAPI) -> None:
 
 
 def build_providers(settings: Settings, bus: EventBus) -> dict[str, Provider]:
-    """The outbound adapters of the outbox channels "sms", "wechat" and "email"."""
+    """The outbound adapters of the outbox channels "sms", "voice" (automated calls), "wechat" and "email"."""
     return {
         "sms": TwilioSmsProvider(settings),
+        "voice": TwilioCallProvider(settings),
         "wechat": WeChatCustomerServiceProvider(settings),
         "email": SmtpProvider(settings),
     }

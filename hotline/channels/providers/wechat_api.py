@@ -31,7 +31,7 @@ class WeChatCustomerServiceProvider:
     async def send(self, delivery: Delivery) -> str | None:
         if not (self._app_id and self._secret):
             raise DeliveryError("WeChat provider not configured (HOTLINE_WECHAT_APP_ID, _APP_SECRET)")
-        message = {"touser": delivery.recipient, "msgtype": "text", "text": {"content": delivery.body}}
+        message = _message(delivery)
         async with httpx.AsyncClient(timeout=TIMEOUT_SECONDS, transport=self._transport) as client:
             for attempt in range(2):
                 token = await self._access_token(client, renew=attempt > 0)
@@ -80,3 +80,11 @@ class WeChatCustomerServiceProvider:
         if not isinstance(answer, dict):
             raise DeliveryError("WeChat answered an unexpected document")
         return answer
+
+
+def _message(delivery: Delivery) -> dict[str, Any]:
+    """A text message, or a menu of choices (msgmenu) when the delivery carries one, e.g. a survey's."""
+    menu = delivery.payload.get("msgmenu")
+    if isinstance(menu, dict):
+        return {"touser": delivery.recipient, "msgtype": "msgmenu", "msgmenu": menu}
+    return {"touser": delivery.recipient, "msgtype": "text", "text": {"content": delivery.body}}
