@@ -10,6 +10,7 @@ from hotline.jobs import JobRunner
 from hotline.outbox.providers import InAppProvider, Provider
 from hotline.outbox.tasks import outbox_job
 from hotline.supervision.tasks import sla_sweep_job
+from hotline.surveys.tasks import survey_job
 from routing.tasks import classify_job
 
 
@@ -25,6 +26,7 @@ def job_runner(settings: Settings, db: Database, providers: dict[str, Provider])
         [
             outbox_job(db, providers, settings.outbox_poll_seconds),
             sla_sweep_job(db, settings.sla_sweep_seconds),
+            survey_job(db, settings),
             classify_job(db, settings),
         ],
     )

@@ -94,6 +94,17 @@ class Settings(BaseSettings):
     classify_batch_size: int = 50
     classify_recent_hours: int = 24  # orders this recent get a proposal even when already dispatched
 
+    # Callback surveys (hotline/surveys): how citizens are asked after a reply, retries, expiry, sampling.
+    survey_poll_seconds: float = 60.0  # the job that starts, resends and expires surveys
+    survey_phone_method: Literal["voice", "sms", "operator"] = "voice"  # for orders taken by phone
+    survey_calling_hours: str = "08:00-21:00"  # surveys go out (and calls are made) only in this daily window
+    survey_retry_minutes: int = 240  # an unanswered survey is asked again after this long
+    survey_max_attempts: int = 3
+    survey_expire_hours: int = 48  # no answer this long after the first attempt: 未回访
+    survey_default_sample_percent: int = 100  # orders surveyed where no sampling rule applies
+    survey_senior_supervisors: list[str] = []  # usernames judging second bad ratings; empty: any other supervisor
+    survey_batch_size: int = 200
+
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> Settings:
         if self.environment == "production" and self.secret_key.get_secret_value() == DEFAULT_SECRET:

@@ -21,6 +21,8 @@ from hotline.errors import DomainError
 from hotline.events.bus import create_bus
 from hotline.supervision import calendars, policy
 from hotline.supervision.endpoints import router as supervision_router
+from hotline.surveys.endpoints import router as surveys_router
+from hotline.surveys.endpoints import voice_webhook as survey_call_router
 from hotline.tickets.endpoints import router as tickets_router
 from hotline.units.endpoints import router as units_router
 from routing.context import RoutingContext
@@ -69,6 +71,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(router)
     for router in channels.routers:
         app.include_router(router)
+    app.include_router(surveys_router)
+    app.include_router(survey_call_router)
     app.include_router(web_router)
     app.include_router(console_router)
     app.mount("/static", StaticFiles(directory=Path(web.__file__).parent / "static"), name="static")

@@ -25,6 +25,7 @@ from hotline.config import Settings
 from hotline.db_types import utcnow
 from hotline.errors import Conflict, InvalidInput
 from hotline.events.bus import BusEvent, publish_after_commit
+from hotline.surveys import inbound as survey_answers
 from hotline.tickets.models import RequestType, Ticket
 from hotline.tickets.schemas import MAX_CONTENT, TicketCreate
 from hotline.tickets.service import SYSTEM_ACTOR, create_ticket
@@ -87,6 +88,7 @@ class Receipt:
     ticket_number: str | None = None
     new_ticket: bool = False
     citizen_id: int | None = None
+    survey_reply: str | None = None  # the message answered a callback survey: what to tell the citizen
 
 
 def attach_window(settings: Settings) -> timedelta:
@@ -115,6 +117,22 @@ async def receive(
     if message_id is None:
         return await _repeat(session, message.channel, external_id)
     citizen = await _citizen(session, message.sender)
+    if message.opens_ticket and citizen is not None and citizen.id is not None:
+        answer = await survey_answers.take_message(
+            session, channel=message.channel, citizen_id=citizen.id, message_id=message_id, body=body, now=now
+        )
+        if answer is not None:  # kept on the surveyed order, never a new one
+            await repository.link_message(
+                session, message_id=message_id, citizen_id=citizen.id, ticket_id=answer.ticket_id
+            )
+            return Receipt(
+                message_id=message_id,
+                duplicate=False,
+                ticket_id=answer.ticket_id,
+                ticket_number=answer.ticket_number,
+                citizen_id=citizen.id,
+                survey_reply=answer.reply,
+            )
     ticket, new_ticket = None, False
     if message.opens_ticket:
         ticket, new_ticket = await _attach_or_register(session, message, body, citizen, now - attach_window, now)
@@ -157,6 +175,7 @@ async def _repeat(session: AsyncSession, channel: str, external_id: str) -> Rece
         ticket_id=earlier.ticket_id,
         ticket_number=ticket.number if ticket else None,
         citizen_id=earlier.citizen_id,
+        survey_reply=await survey_answers.reply_to_repeat(session, message_id=earlier.id),
     )
 
 

@@ -117,6 +117,8 @@ def acknowledgement(receipt: Receipt) -> str | None:
     """The SMS sent back at once: the order number (GB/T 33358 asks for a reply within 3 minutes)."""
     if receipt.duplicate or receipt.ticket_number is None:
         return None  # a replay was acknowledged the first time
+    if receipt.survey_reply is not None:
+        return f"【12345】{receipt.survey_reply}"
     if receipt.new_ticket:
         return f"【12345】您的诉求已受理，工单号{receipt.ticket_number}，我们将按时限办理并回复。"
     return f"【12345】已收到您的补充信息，已并入工单{receipt.ticket_number}。"

@@ -160,6 +160,8 @@ def reply_text(settings: Settings, message: InboundMessage, receipt: Receipt) ->
         return settings.wechat_welcome_text
     if receipt.ticket_number is None:
         return None
+    if receipt.survey_reply is not None:  # an answer to a callback survey (the same again on WeChat's retries)
+        return receipt.survey_reply
     if receipt.new_ticket or receipt.duplicate:  # WeChat retries until it gets the reply: give it again
         return f"您的诉求已受理，工单号：{receipt.ticket_number}。我们将按时限办理，结果会通过本公众号告知您。"
     return f"已收到您的补充信息，已并入工单{receipt.ticket_number}。"

@@ -97,6 +97,12 @@ HISTORY_LABELS_ZH = {  # history-only events, not lifecycle actions
     "supervision_reply": "督办回复",
     "clock_paused": "暂停计时",
     "clock_resumed": "恢复计时",
+    "survey_sent": "回访",
+    "survey_answered": "回访结果",
+    "survey_free_text": "回访意见",
+    "survey_unreached": "未回访",
+    "survey_skipped": "免回访",
+    "survey_judged": "不满意审核",
     "classify": "分类",
 }
 
