@@ -1,4 +1,4 @@
-"""Survey API: the review screen and its queues, operators' call forms, judging, sampling;
+"""Survey API: the review screen and its queues, operators' call forms, judging, sampling, scorecards;
 and the automated call's webhook ``POST /channels/twilio/voice/survey``."""
 
 from __future__ import annotations
@@ -17,20 +17,21 @@ from hotline.auth.service import CurrentUser
 from hotline.channels.inputs import parse_form, public_url, read_body
 from hotline.db_types import utcnow
 from hotline.deps import DB, AppSettings, client_ip, require_roles
-from hotline.errors import NotFound
-from hotline.surveys import questions, repository, review, sampling, views, voice
+from hotline.errors import InvalidInput, NotFound
+from hotline.surveys import export, questions, repository, review, sampling, scorecards, views, voice
 from hotline.surveys.models import CallbackSurvey, SurveySamplingRule
 from hotline.surveys.schemas import (
     CallAnswerIn,
     JudgementIn,
     SamplingRuleIn,
     SamplingRuleView,
+    ScorecardView,
     SurveyPage,
     SurveyView,
 )
 from hotline.surveys.service import policy_from
 from hotline.tickets.models import Ticket
-from hotline.timefmt import CHINA_TZ
+from hotline.timefmt import CHINA_TZ, LocalDateTime, to_local
 
 router = APIRouter(prefix="/api/v1", tags=["surveys"])
 voice_webhook = APIRouter(prefix="/channels", tags=["channels"])
@@ -47,6 +48,23 @@ Listed = Annotated[str | None, Query(description="one value or several, comma-se
 
 def _split(value: str | None) -> tuple[str, ...]:
     return tuple(v.strip() for v in value.split(",") if v.strip()) if value else ()
+
+
+def _period(period: str | None, start: date | None, end: date | None) -> tuple[date, date]:
+    """A month (``2026-11``) or a first and last day; the current month by default."""
+    if period:
+        try:
+            first = date.fromisoformat(f"{period}-01")
+        except ValueError as exc:
+            raise InvalidInput("期间格式应为 YYYY-MM", "period must look like 2026-11") from exc
+        following = (first.replace(day=28) + timedelta(days=4)).replace(day=1)
+        return first, following - timedelta(days=1)
+    if start and end:
+        if end < start:
+            raise InvalidInput("结束日期不能早于开始日期", "the end is before the start")
+        return start, end
+    today = to_local(utcnow()).date()
+    return _period(today.strftime("%Y-%m"), None, None)
 
 
 def _day_start(day: date) -> datetime:
@@ -212,6 +230,54 @@ async def set_sampling_rule(body: SamplingRuleIn, request: Request, user: System
             client_ip=client_ip(request),
         )
         return _rule_view(rule)
+
+
+PeriodQuery = Annotated[str | None, Query(pattern=r"^\d{4}-\d{2}$", description="a month, e.g. 2026-11")]
+
+
+AsOf = Annotated[LocalDateTime | None, Query(description="evaluate as of this instant (default: now)")]
+
+
+async def _scorecard(
+    db: DB, period: str | None, start: date | None, end: date | None, as_of: datetime | None
+) -> ScorecardView:
+    first, last = _period(period, start, end)
+    since, until = _bounds(first, last)
+    assert since is not None and until is not None
+    now = as_of or utcnow()
+    async with db.read_session() as session:
+        rows = await scorecards.scorecard(session, start=since, end=until, as_of=now)
+    return views.scorecard_view(rows, start=first, end=last, as_of=now)
+
+
+@router.get("/scorecards", response_model=ScorecardView)
+async def department_scorecards(
+    _: Reader,
+    db: DB,
+    period: PeriodQuery = None,
+    start: date | None = None,
+    end: date | None = None,
+    as_of: AsOf = None,
+) -> ScorecardView:
+    """Department scorecards (考核) for a month or a span of days: each rate with its counts, and rankings."""
+    return await _scorecard(db, period, start, end, as_of)
+
+
+@router.get("/scorecards/export", response_class=Response)
+async def export_scorecards(
+    _: Reader,
+    db: DB,
+    period: PeriodQuery = None,
+    start: date | None = None,
+    end: date | None = None,
+    as_of: AsOf = None,
+) -> Response:
+    """The same scorecard as an Excel workbook, with the rates' definitions on their own sheet."""
+    view = await _scorecard(db, period, start, end, as_of)
+    name = f"scorecard-{view.start.isoformat()}-{view.end.isoformat()}.xlsx"
+    return Response(
+        export.workbook(view), media_type=XLSX, headers={"Content-Disposition": f'attachment; filename="{name}"'}
+    )
 
 
 @voice_webhook.post("/twilio/voice/survey")

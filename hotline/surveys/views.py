@@ -1,6 +1,8 @@
-"""Shaping surveys for the API (the review screen's rows)."""
+"""Shaping surveys and scorecards for the API (the review screen's rows, the scorecard table)."""
 
 from __future__ import annotations
+
+from datetime import date, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
@@ -23,10 +25,15 @@ from hotline.surveys.parsing import RESOLVED_LABELS_ZH, SATISFACTION_LABELS_ZH, 
 from hotline.surveys.schemas import (
     AnswerView,
     JudgementView,
+    MetricView,
     OrderView,
+    RateView,
     ResponseView,
+    ScorecardRow,
+    ScorecardView,
     SurveyView,
 )
+from hotline.surveys.scorecards import METRICS, SCORE_DEFINITION, Row
 from hotline.tickets.models import Ticket
 from hotline.units.models import Unit
 from hotline.units.repository import units_by_id
@@ -125,4 +132,50 @@ def _view(
             reason=survey.review_reason,
             excluded_from_scoring=review is ReviewStatus.UNREASONABLE,
         ),
+    )
+
+
+def metric_views() -> list[MetricView]:
+    """The definitions of the scorecard's rates."""
+    return [
+        MetricView(
+            key=m.key,
+            label=m.label,
+            numerator=m.numerator,
+            denominator=m.denominator,
+            higher_is_better=m.higher_is_better,
+            weight=m.weight,
+        )
+        for m in METRICS
+    ]
+
+
+def scorecard_view(rows: list[Row], *, start: date, end: date, as_of: datetime) -> ScorecardView:
+    """The scorecard table: one row per unit with each rate's counts, rate and rank."""
+    return ScorecardView(
+        start=start,
+        end=end,
+        as_of=as_of,
+        metrics=metric_views(),
+        score_definition=SCORE_DEFINITION,
+        rows=[
+            ScorecardRow(
+                unit_id=r.unit_id,
+                unit_name=r.unit_name,
+                unit_kind=r.unit_kind,
+                hotline=r.hotline,
+                score=r.score,
+                rank=r.rank,
+                metrics={
+                    m.key: RateView(
+                        numerator=r.counts[m.key].numerator,
+                        denominator=r.counts[m.key].denominator,
+                        rate=r.counts[m.key].rate,
+                        rank=r.ranks.get(m.key),
+                    )
+                    for m in METRICS
+                },
+            )
+            for r in rows
+        ],
     )
