@@ -35,6 +35,7 @@ test: $(VENV)/.test-deps
 bench: $(VENV)/.test-deps
 	$(BIN)/python -m bench.intake
 	$(BIN)/python -m bench.sla_sweep
+	$(BIN)/python -m bench.suggest
 
 lint: $(VENV)/.test-deps
 	$(BIN)/ruff check .

@@ -27,6 +27,7 @@ from routing.classifier.model import METADATA_FILE, CategoryClassifier, load
 
 ACTIVE_FILE = "ACTIVE"
 ACTIVATIONS_FILE = "activations.jsonl"
+WARM_UP_TEXT = "小区路灯不亮"
 
 log = logging.getLogger(__name__)
 
@@ -116,6 +117,8 @@ class ModelRegistry:
                 return False
             try:
                 classifier = load(version_dir(self.model_dir, version)) if version else None
+                if classifier is not None:
+                    classifier.predict(WARM_UP_TEXT)  # segmenter dictionary and scorer, before the first request
             except (OSError, ValueError, ModelNotFound) as exc:  # keep serving the model we have
                 log.error("cannot load model %s: %s", version, exc)
                 self.error = f"{version}: {exc}"
