@@ -36,15 +36,15 @@ def survey_job(db: Database, settings: Settings) -> PeriodicJob:
 
 
 async def run_surveys(db: Database, survey_policy: SurveyPolicy, *, now: datetime) -> dict[str, Any]:
-    """One pass as of ``now``: start due surveys, send due attempts (in calling hours), expire old ones."""
+    """One pass as of ``now``: start due surveys, expire old ones, send due attempts (in calling hours)."""
     async with db.read_session() as session:  # callback deadlines and calendars as administrators set them
         await calendars.refresh(session)
         await policy.refresh(session)
     started = await _in_batches(db, survey_policy.batch_size, lambda s: _start(s, survey_policy, now))
-    sent = 0
+    expired = await _in_batches(db, survey_policy.batch_size, lambda s: _expire(s, survey_policy, now))
+    sent = 0  # after expiring, so that a survey past its time gets no last reminder
     if survey_policy.in_calling_hours(now):
         sent = await _in_batches(db, survey_policy.batch_size, lambda s: _send(s, survey_policy, now))
-    expired = await _in_batches(db, survey_policy.batch_size, lambda s: _expire(s, survey_policy, now))
     return {"started": started, "sent": sent, "expired": expired}
 
 

@@ -60,6 +60,9 @@ async def test_surveys_wait_for_calling_hours(
     assert (await run_surveys(db, policy, now=morning))["sent"] == 1
     [survey] = await surveys_of(db, ticket_id)
     assert survey.first_sent_at == morning and survey.expires_at == morning + policy.expire_after
+    late = await run_surveys(db, policy, now=morning + policy.expire_after)  # down since: no last reminder
+    assert late == {"started": 0, "sent": 0, "expired": 1}
+    assert await survey_outbox(db) == [f"survey:{survey.id}:attempt:1"]
 
 
 async def test_sampling_rules_leave_orders_out_and_close_them(
