@@ -105,6 +105,25 @@ class Settings(BaseSettings):
     survey_senior_supervisors: list[str] = []  # usernames judging second bad ratings; empty: any other supervisor
     survey_batch_size: int = 200
 
+    # Phone calls (hotline/calls): service hours, the queue to operators, voicemail, the call-back queue,
+    # operators' phones, and the local switch's CTI link. See docs/CALLS.md.
+    call_service_hours: str = "00:00-24:00"  # daily window (China time) in which calls queue for an operator
+    call_max_wait_seconds: int = 180  # a caller waiting longer is offered voicemail
+    call_ring_seconds: int = 20  # an operator's phone rings this long, then the call goes to the next operator
+    call_wrap_up_seconds: int = 30  # after a call the seat is in wrap-up (话后处理) this long, then available
+    call_voicemail_max_seconds: int = 120  # longest voicemail recording
+    call_voicemail_silence_seconds: int = 5  # silence that ends a recording
+    call_hold_music_url: str | None = None  # played while waiting; None: the hotline's own hold tone
+    call_twilio_queue: str = "hotline"  # the Twilio queue (<Enqueue>) that holds waiting callers
+    call_record_conversations: bool = True  # Twilio records answered calls (both sides)
+    call_operator_endpoints: dict[str, str] = {}  # username → phone number, "sip:…" or "client:…" (CTI: seat id)
+    call_switch: Literal["twilio", "cti"] = "twilio"  # who places call-backs (outbound calls)
+    call_callback_max_attempts: int = 3  # a missed call not reached after this many call-backs: unreachable
+    call_tick_seconds: float = 2.0  # the job re-offering unanswered rings, ending wrap-ups, overflowing the queue
+    cti_hmac_secret: SecretStr | None = None  # signs POST /channels/cti/events and our commands to the switch
+    cti_command_url: str | None = None  # where the local switch takes commands (connect, voicemail, dial)
+    cti_timestamp_window_seconds: int = 300  # a signed CTI request older or newer than this is refused
+
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> Settings:
         if self.environment == "production" and self.secret_key.get_secret_value() == DEFAULT_SECRET:

@@ -14,6 +14,8 @@ import web
 from hotline import health
 from hotline.auth.endpoints import router as auth_router
 from hotline.background import job_runner, providers_for
+from hotline.calls.endpoints import router as calls_router
+from hotline.calls.webhooks import router as calls_webhooks
 from hotline.channels import app as channels
 from hotline.config import Settings, get_settings
 from hotline.db import Database
@@ -73,6 +75,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(router)
     app.include_router(surveys_router)
     app.include_router(survey_call_router)
+    app.include_router(calls_webhooks)
+    app.include_router(calls_router)
     app.include_router(web_router)
     app.include_router(console_router)
     app.mount("/static", StaticFiles(directory=Path(web.__file__).parent / "static"), name="static")

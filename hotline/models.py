@@ -4,6 +4,7 @@ from sqlmodel import SQLModel
 
 from hotline.audit.models import AuditEntry
 from hotline.auth.models import AuthSession, User
+from hotline.calls.models import Call, CallEvent, CallTicket, MissedCallback, OperatorSeat
 from hotline.categories import Category
 from hotline.channels.models import Message, MessageAttachment
 from hotline.citizens.models import ChannelIdentity, Citizen
@@ -19,6 +20,9 @@ metadata = SQLModel.metadata
 __all__ = [
     "AuditEntry",
     "AuthSession",
+    "Call",
+    "CallEvent",
+    "CallTicket",
     "CalendarYear",
     "CallbackSurvey",
     "Category",
@@ -26,6 +30,8 @@ __all__ = [
     "DispatchRule",
     "DispatchRuleVersion",
     "JobRun",
+    "MissedCallback",
+    "OperatorSeat",
     "OutboxMessage",
     "SlaAlert",
     "SupervisionOrder",

@@ -1,0 +1,336 @@
+"""Phone edges: Twilio Voice webhooks (TwiML) and the local switch's CTI events; both drive the same queue.
+
+Every request is signature-checked before anything is written, and idempotent by the switch's call
+id: a call is created once (``calls(source, external_id)``), and every later report is a transition
+that a repeat finds already made. After each change the queue offers waiting calls to free seats.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse, Response
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hotline.calls import cti, hold_music, prompts, queue, recordings, repository, service, twiml
+from hotline.calls.flows import Switches, build_switches, unit_of_work
+from hotline.calls.models import Call, CallDirection, CallSource, CallStatus, OperatorSeat
+from hotline.calls.policy import CallPolicy, policy_from
+from hotline.calls.twilio import ANSWERED, ENDED, VoiceRequest, check_signature, query_int
+from hotline.channels.inputs import Malformed, parse_form, public_url, read_body
+from hotline.channels.intake import attach_window
+from hotline.config import Settings
+from hotline.db import Database
+from hotline.db_types import utcnow
+from hotline.deps import DB, AppSettings
+from hotline.errors import NotFound
+
+router = APIRouter(prefix="/channels", tags=["channels"])
+XML = "application/xml; charset=utf-8"
+EMPTY = twiml.response()
+
+
+def call_policy(request: Request) -> CallPolicy:
+    """The call policy of this app, read once from its settings."""
+    state = request.app.state
+    if getattr(state, "call_policy", None) is None:
+        state.call_policy = policy_from(state.settings)
+    policy: CallPolicy = state.call_policy
+    return policy
+
+
+def call_switches(request: Request) -> Switches:
+    """The switches of this app (tests put stand-ins' adapters here)."""
+    state = request.app.state
+    if getattr(state, "call_switches", None) is None:
+        state.call_switches = build_switches(state.settings)
+    switches: Switches = state.call_switches
+    return switches
+
+
+Policy = Annotated[CallPolicy, Depends(call_policy)]
+SwitchSet = Annotated[Switches, Depends(call_switches)]
+
+
+async def _signed_form(request: Request, settings: Settings) -> list[tuple[str, str]]:
+    form = parse_form(await read_body(request, settings.channel_max_body_bytes))
+    check_signature(settings, url=public_url(settings.public_url, request), form=form, headers=request.headers)
+    return form
+
+
+def _xml(body: str) -> Response:
+    return Response(body, media_type=XML)
+
+
+async def _twiml_for(
+    session: AsyncSession, call: Call, settings: Settings, policy: CallPolicy, greeting: bool = False
+) -> str:
+    seat = await session.get(OperatorSeat, call.ringing_operator_id) if call.ringing_operator_id else None
+    return twiml.for_call(
+        policy,
+        call,
+        endpoint=seat.endpoint if seat else None,
+        queue_name=settings.call_twilio_queue,
+        record=settings.call_record_conversations,
+        greeting=greeting,
+    )
+
+
+async def _our_call(session: AsyncSession, voice: VoiceRequest, call_id: int | None) -> Call | None:
+    """The call a webhook is about: by our id in the callback URL (checked against the CallSid), else by CallSid."""
+    if call_id is None:
+        return await repository.call_by_external_id(session, source=CallSource.TWILIO, external_id=voice.call_sid)
+    call = await repository.locked_call(session, call_id=call_id)
+    if call is None or call.source != CallSource.TWILIO:
+        return None
+    if call.external_id is None and call.direction == CallDirection.OUTBOUND:
+        call.external_id = voice.call_sid  # a call-back's status came before the REST answer was stored
+    known = {voice.call_sid, voice.parent_call_sid}
+    return call if call.external_id in known else None
+
+
+@router.post("/twilio/voice")
+async def twilio_incoming_call(
+    request: Request, db: DB, settings: AppSettings, policy: Policy, switches: SwitchSet
+) -> Response:
+    """A call to the hotline: the greeting, then the queue to the next free operator (or voicemail)."""
+    voice = VoiceRequest.parse(await _signed_form(request, settings))
+    now = utcnow()
+    async with unit_of_work(db, switches) as work:
+        call, _ = await service.arrive(
+            work.session,
+            source=CallSource.TWILIO,
+            external_id=voice.call_sid,
+            caller=voice.caller,
+            callee=voice.callee,
+            policy=policy,
+            now=now,
+        )
+        await service.distribute(work.session, policy=policy, now=now)
+        work.handled = call.id
+        body = await _twiml_for(work.session, call, settings, policy, greeting=True)
+    return _xml(body)
+
+
+@router.post("/twilio/voice/status")
+async def twilio_call_status(
+    request: Request, db: DB, settings: AppSettings, policy: Policy, switches: SwitchSet
+) -> Response:
+    """Status callbacks: the caller's call (ringing … completed), an operator's leg, or a call-back."""
+    voice = VoiceRequest.parse(await _signed_form(request, settings))
+    query = request.query_params
+    offer, leg = query_int(query, "offer"), query.get("leg")
+    now = utcnow()
+    async with unit_of_work(db, switches) as work:
+        call = await _our_call(work.session, voice, query_int(query, "call"))
+        if call is None:
+            return _xml(EMPTY)  # not a call of ours (or not yet): nothing to record
+        if offer is not None or leg == "citizen":  # the other party's leg: an operator's, or a citizen's
+            if voice.call_status in ANSWERED:
+                await service.answer(work.session, call=call, now=now, offer_seq=offer)
+            elif voice.call_status == "completed" and call.status == CallStatus.TALKING and leg != "citizen":
+                if call.offer_seq == offer:
+                    await service.hang_up(work.session, call=call, policy=policy, now=now)
+        elif voice.call_status in ENDED:
+            await service.hang_up(work.session, call=call, policy=policy, now=now)
+        await service.distribute(work.session, policy=policy, now=now)
+    return _xml(EMPTY)
+
+
+@router.post("/twilio/voice/wait")
+async def twilio_queue_wait(
+    request: Request, db: DB, settings: AppSettings, policy: Policy, switches: SwitchSet
+) -> Response:
+    """Twilio's waitUrl: the caller's place in line and hold music; past the longest wait, voicemail."""
+    voice = VoiceRequest.parse(await _signed_form(request, settings))
+    now = utcnow()
+    async with unit_of_work(db, switches) as work:
+        call = await _our_call(work.session, voice, None)
+        if call is None or call.status == CallStatus.VOICEMAIL:
+            return _xml(twiml.leave_queue())
+        if queue.overflowing(call, policy, now):
+            await service.overflow(work.session, call=call, now=now)
+            work.handled = call.id
+            return _xml(twiml.leave_queue())
+        ahead = await repository.ahead_of(work.session, call=call)
+    hold = settings.call_hold_music_url or twiml.url(policy, twiml.HOLD_MUSIC)
+    return _xml(twiml.waiting(ahead, hold))
+
+
+@router.post("/twilio/voice/next")
+async def twilio_next_step(
+    request: Request, db: DB, settings: AppSettings, policy: Policy, switches: SwitchSet
+) -> Response:
+    """Where a call goes now: the target of our REST redirects and of <Enqueue>'s action."""
+    voice = VoiceRequest.parse(await _signed_form(request, settings))
+    now = utcnow()
+    async with unit_of_work(db, switches) as work:
+        call = await _our_call(work.session, voice, query_int(request.query_params, "call"))
+        if call is None:
+            return _xml(twiml.hang_up())
+        work.handled = call.id
+        if voice.queue_result == "hangup" or voice.call_status in ENDED:
+            await service.hang_up(work.session, call=call, policy=policy, now=now)
+            await service.distribute(work.session, policy=policy, now=now)
+        body = await _twiml_for(work.session, call, settings, policy)
+    return _xml(body)
+
+
+@router.post("/twilio/voice/dial")
+async def twilio_dial_result(
+    request: Request, db: DB, settings: AppSettings, policy: Policy, switches: SwitchSet
+) -> Response:
+    """<Dial>'s action: the operator's ring ended (talked and hung up, no answer, busy, or the caller left)."""
+    voice = VoiceRequest.parse(await _signed_form(request, settings))
+    offer = query_int(request.query_params, "offer")
+    now = utcnow()
+    async with unit_of_work(db, switches) as work:
+        call = await _our_call(work.session, voice, query_int(request.query_params, "call"))
+        if call is None or offer is None:
+            return _xml(twiml.hang_up())
+        work.handled = call.id
+        await _dial_ended(work.session, call, voice, offer, policy, now)
+        await service.distribute(work.session, policy=policy, now=now)
+        body = await _twiml_for(work.session, call, settings, policy)
+    return _xml(body)
+
+
+async def _dial_ended(
+    session: AsyncSession, call: Call, voice: VoiceRequest, offer: int, policy: CallPolicy, now: datetime
+) -> None:
+    status = voice.dial_status or ""
+    if status in ("completed", "answered"):
+        if call.status == CallStatus.RINGING and call.offer_seq == offer and voice.dial_seconds:
+            answered_at = now - timedelta(seconds=voice.dial_seconds)  # the answer's own callback was lost
+            await service.answer(session, call=call, now=answered_at, offer_seq=offer)
+        if call.status == CallStatus.TALKING:
+            await service.hang_up(session, call=call, policy=policy, now=now)
+    elif status == "canceled" or voice.call_status in ENDED:
+        await service.hang_up(session, call=call, policy=policy, now=now)
+    else:  # no-answer, busy, failed: the next operator
+        await service.ring_unanswered(session, call=call, offer_seq=offer, now=now)
+
+
+@router.post("/twilio/voice/voicemail")
+async def twilio_voicemail_done(request: Request, db: DB, settings: AppSettings, switches: SwitchSet) -> Response:
+    """<Record>'s action: the message is recorded; thank the caller and hang up."""
+    voice = VoiceRequest.parse(await _signed_form(request, settings))
+    if voice.recording_url:
+        await _keep_recording(db, switches, settings, voice, query_int(request.query_params, "call"))
+    return _xml(twiml.hang_up(prompts.THANKS_FOR_MESSAGE))
+
+
+@router.post("/twilio/voice/recording")
+async def twilio_recording(request: Request, db: DB, settings: AppSettings, switches: SwitchSet) -> Response:
+    """A recording is ready: its link is kept on the call; a voicemail becomes a message on an order."""
+    voice = VoiceRequest.parse(await _signed_form(request, settings))
+    if voice.recording_url:
+        await _keep_recording(db, switches, settings, voice, query_int(request.query_params, "call"))
+    return _xml(EMPTY)
+
+
+async def _keep_recording(
+    db: Database, switches: Switches, settings: Settings, voice: VoiceRequest, call_id: int | None
+) -> None:
+    assert voice.recording_url is not None
+    async with unit_of_work(db, switches) as work:
+        call = await _our_call(work.session, voice, call_id)
+        if call is not None:
+            await recordings.keep_recording(
+                work.session,
+                call=call,
+                url=voice.recording_url,
+                seconds=voice.recording_seconds,
+                attach_window=attach_window(settings),
+                now=utcnow(),
+            )
+
+
+@router.get("/twilio/voice/hold-music.wav")
+async def twilio_hold_music() -> Response:
+    """The hotline's own hold tone, so no music has to come from elsewhere."""
+    return Response(hold_music.wav(), media_type="audio/wav", headers={"Cache-Control": "public, max-age=86400"})
+
+
+@router.post("/cti/events")
+async def cti_event(
+    request: Request, db: DB, settings: AppSettings, policy: Policy, switches: SwitchSet
+) -> JSONResponse:
+    """A local switch's event (incoming, answered, hangup, recording): the same queue, seats and screen pop."""
+    body = await read_body(request, settings.channel_max_body_bytes)
+    cti.verify(settings, request.headers, body)
+    event = cti.SwitchEvent.parse(body)
+    now = utcnow()
+    async with unit_of_work(db, switches) as work:
+        call = await _cti_call(work.session, event, policy, now)
+        if event.event is cti.CtiEvent.INCOMING:
+            work.handled = call.id
+        elif event.event is cti.CtiEvent.ANSWERED:
+            seat = await repository.seat_by_endpoint(work.session, endpoint=event.seat) if event.seat else None
+            await service.answer(work.session, call=call, now=now, by=seat.user_id if seat else None)
+        elif event.event is cti.CtiEvent.HANGUP:
+            await service.hang_up(work.session, call=call, policy=policy, now=now)
+        elif event.recording_url:
+            await recordings.keep_recording(
+                work.session,
+                call=call,
+                url=event.recording_url,
+                seconds=event.recording_seconds,
+                attach_window=attach_window(settings),
+                now=now,
+            )
+        await service.distribute(work.session, policy=policy, now=now)
+        seat = await work.session.get(OperatorSeat, call.ringing_operator_id) if call.ringing_operator_id else None
+        document = _cti_reply(call, seat)
+    return JSONResponse(document)
+
+
+async def _cti_call(session: AsyncSession, event: cti.SwitchEvent, policy: CallPolicy, now: datetime) -> Call:
+    if event.event is cti.CtiEvent.INCOMING:
+        arrived, _ = await service.arrive(
+            session,
+            source=CallSource.CTI,
+            external_id=event.call_id,
+            caller=event.caller,
+            callee=event.callee,
+            policy=policy,
+            now=now,
+        )
+        return arrived
+    call: Call | None = await repository.call_by_external_id(session, source=CallSource.CTI, external_id=event.call_id)
+    if call is None and event.reference is not None:  # a call-back we asked the switch to place
+        call = await repository.locked_call(session, call_id=event.reference)
+        if call is None or call.source != CallSource.CTI or call.direction != CallDirection.OUTBOUND:
+            call = None
+        elif call.external_id is None:
+            call.external_id = event.call_id
+        elif call.external_id != event.call_id:
+            raise Malformed("call_id 与 reference 不符", "call_id does not belong to the referenced call")
+    if call is None:
+        raise NotFound("未知的通话", f"no call {event.call_id!r}: report incoming first")
+    return call
+
+
+CTI_ACTIONS = {
+    CallStatus.WAITING: "queue",
+    CallStatus.RINGING: "connect",
+    CallStatus.VOICEMAIL: "voicemail",
+}
+
+
+def _cti_reply(call: Call, seat: OperatorSeat | None) -> dict[str, Any]:
+    """What the switch does with the call now: hold it in the queue, ring a seat, take a message, or nothing."""
+    action = CTI_ACTIONS.get(CallStatus(call.status), "none")
+    if call.status == CallStatus.VOICEMAIL and (call.ended_at or call.recording_url):
+        action = "none"
+    return {
+        "call_id": call.external_id,
+        "reference": call.id,
+        "status": call.status,
+        "action": action,
+        "seat": seat.endpoint if seat and action == "connect" else None,
+        "offer": call.offer_seq,
+        "voicemail_reason": call.voicemail_reason,
+    }
