@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from hotline.calls.tasks import call_queue_job
 from hotline.channels import app as channels
 from hotline.config import Settings
 from hotline.db import Database
@@ -28,5 +29,6 @@ def job_runner(settings: Settings, db: Database, providers: dict[str, Provider])
             sla_sweep_job(db, settings.sla_sweep_seconds),
             survey_job(db, settings),
             classify_job(db, settings),
+            call_queue_job(db, settings),
         ],
     )

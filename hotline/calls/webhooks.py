@@ -201,15 +201,17 @@ async def _dial_ended(
     session: AsyncSession, call: Call, voice: VoiceRequest, offer: int, policy: CallPolicy, now: datetime
 ) -> None:
     status = voice.dial_status or ""
-    if status in ("completed", "answered"):
-        if call.status == CallStatus.RINGING and call.offer_seq == offer and voice.dial_seconds:
+    if voice.call_status in ENDED and status not in ("completed", "answered"):
+        await service.hang_up(session, call=call, policy=policy, now=now)  # the caller left while it rang
+    elif call.offer_seq != offer:
+        return  # the ring of an earlier offer, cancelled when we moved the call on
+    elif status in ("completed", "answered"):
+        if call.status == CallStatus.RINGING and voice.dial_seconds:
             answered_at = now - timedelta(seconds=voice.dial_seconds)  # the answer's own callback was lost
             await service.answer(session, call=call, now=answered_at, offer_seq=offer)
         if call.status == CallStatus.TALKING:
             await service.hang_up(session, call=call, policy=policy, now=now)
-    elif status == "canceled" or voice.call_status in ENDED:
-        await service.hang_up(session, call=call, policy=policy, now=now)
-    else:  # no-answer, busy, failed: the next operator
+    elif status in ("no-answer", "busy", "failed"):
         await service.ring_unanswered(session, call=call, offer_seq=offer, now=now)
 
 
