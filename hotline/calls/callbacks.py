@@ -133,12 +133,14 @@ async def claim(session: AsyncSession, *, callback_id: int, user: CurrentUser, n
 
 
 async def start_dial(
-    session: AsyncSession, *, callback_id: int, user: CurrentUser, source: str, now: datetime
+    session: AsyncSession, *, callback_id: int, user: CurrentUser, source: str, endpoints: dict[str, str], now: datetime
 ) -> tuple[MissedCallback, Call]:
     """The outbound call of a call-back, recorded on the citizen; the operator's seat is busy with it."""
     entry = await claim(session, callback_id=callback_id, user=user, now=now)
     await repository.ensure_seat(session, user_id=user.id, now=now)
     seat = await repository.locked_seat(session, user_id=user.id)
+    if seat is not None and not seat.endpoint:
+        seat.endpoint = await repository.default_endpoint(session, user_id=user.id, endpoints=endpoints)
     if seat is None or not seat.endpoint:
         raise Conflict("未配置座席电话，无法回拨", "no phone or SIP address for this seat")
     if seat.call_id is not None:

@@ -239,11 +239,8 @@ async def _set_presence(db: DB, switches: SwitchSet, policy: Policy, user_id: in
         operator = await work.session.get(User, user_id)
         if operator is None or operator.role not in HOTLINE_ROLES or not operator.is_active:
             raise NotFound("话务员不存在", f"no hotline staff member {user_id}")
-        seat = await work.session.get(OperatorSeat, user_id)
-        endpoint = body.endpoint or (seat.endpoint if seat else None)
-        endpoint = endpoint or policy.operator_endpoints.get(operator.username) or operator.phone
         seat = await service.set_presence(
-            work.session, user_id=user_id, presence=body.presence, endpoint=endpoint, now=now
+            work.session, user_id=user_id, presence=body.presence, endpoint=body.endpoint, policy=policy, now=now
         )
         await service.distribute(work.session, policy=policy, now=now)
         view = (await views.seats(work.session, [seat]))[0]

@@ -112,7 +112,12 @@ async def call_back(
     """Place a call-back: the outbound call is recorded first, then the switch dials; a refusal fails the call."""
     async with db.session() as session:
         entry, call = await callbacks.start_dial(
-            session, callback_id=callback_id, user=user, source=switches.outbound, now=now
+            session,
+            callback_id=callback_id,
+            user=user,
+            source=switches.outbound,
+            endpoints=policy.operator_endpoints,
+            now=now,
         )
         order = CallBack(call.id or 0, call.caller, entry.phone)
     try:

@@ -11,6 +11,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
+from hotline.auth.models import User
 from hotline.calls.models import (
     Call,
     CallEvent,
@@ -228,3 +229,11 @@ async def list_calls(
         .limit(page_size)
     )
     return list((await session.execute(query)).scalars()), int(total)
+
+
+async def default_endpoint(session: AsyncSession, *, user_id: int, endpoints: dict[str, str]) -> str | None:
+    """An operator's phone when their seat names none: HOTLINE_CALL_OPERATOR_ENDPOINTS, else their own phone."""
+    user = await session.get(User, user_id)
+    if user is None:
+        return None
+    return endpoints.get(user.username) or user.phone

@@ -318,13 +318,14 @@ async def _username(session: AsyncSession, user_id: int) -> str | None:
 
 
 async def set_presence(
-    session: AsyncSession, *, user_id: int, presence: Presence, endpoint: str | None, now: datetime
+    session: AsyncSession, *, user_id: int, presence: Presence, endpoint: str | None, policy: CallPolicy, now: datetime
 ) -> OperatorSeat:
     """An operator shows available, busy, a break or wrap-up, or signs out; a ring at their seat then moves on."""
     await repository.ensure_seat(session, user_id=user_id, now=now)
     seat = await _seat_with_its_call(session, user_id)
-    if endpoint:
-        seat.endpoint = endpoint
+    seat.endpoint = endpoint or seat.endpoint
+    if not seat.endpoint:
+        seat.endpoint = await repository.default_endpoint(session, user_id=user_id, endpoints=policy.operator_endpoints)
     if presence == Presence.AVAILABLE and not seat.endpoint:
         raise DomainError("未配置座席电话，无法示闲", "no phone or SIP address for this seat", 409)
     call = await repository.locked_call(session, call_id=seat.call_id) if seat.call_id else None

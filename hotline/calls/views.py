@@ -48,7 +48,7 @@ async def records(session: AsyncSession, calls: Sequence[Call]) -> list[CallReco
         rows = await session.execute(
             select(col(Ticket.id), col(Ticket.number)).where(col(Ticket.id).in_({link.ticket_id for link in links}))
         )
-        numbers = {int(ticket_id or 0): str(number) for ticket_id, number in rows.tuples()}
+        numbers = {int(ticket_id or 0): str(number) for ticket_id, number in rows}
     by_call: dict[int, list[CallTicketView]] = {}
     for link in links:
         view = CallTicketView(ticket_id=link.ticket_id, number=numbers.get(link.ticket_id, ""), relation=link.relation)
