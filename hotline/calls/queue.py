@@ -78,8 +78,11 @@ def after_call(seat: OperatorSeat, policy: CallPolicy, now: datetime) -> None:
     seat.idle_since = seat.wrap_up_until
 
 
-def next_due(calls: Iterable[Call], seats: Iterable[OperatorSeat], policy: CallPolicy) -> datetime | None:
-    """The next instant at which the tick has something to do (a ring to expire, a wrap-up to end, an overflow)."""
+def next_due(
+    calls: Iterable[Call], seats: Iterable[OperatorSeat], policy: CallPolicy, after: datetime | None = None
+) -> datetime | None:
+    """The first instant (after ``after``) at which the tick has something to do: expire a ring, end a wrap-up,
+    send a caller who waited too long to voicemail, or offer a call held back after a failed connect."""
     instants: list[datetime] = []
     for call in calls:
         if call.status == CallStatus.RINGING and call.offer_expires_at is not None:
@@ -89,4 +92,4 @@ def next_due(calls: Iterable[Call], seats: Iterable[OperatorSeat], policy: CallP
             if call.not_before is not None:
                 instants.append(call.not_before)
     instants += [s.wrap_up_until for s in seats if s.presence == Presence.WRAP_UP and s.wrap_up_until is not None]
-    return min(instants, default=None)
+    return min((i for i in instants if after is None or i > after), default=None)
