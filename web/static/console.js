@@ -41,6 +41,105 @@
     for (const message of items.reverse()) show(message);
   }
 
+  // Phone: the operator's presence buttons, the count of waiting calls, and the screen pop of their call.
+  const calls = (function () {
+    const seat = document.getElementById("seat");
+    const me = seat ? seat.dataset.operator : null;
+    const PRESENCE = { offline: "未签入", available: "示闲", busy: "示忙", break: "小休", wrap_up: "话后处理" };
+    const label = document.getElementById("presence-label");
+    const error = document.getElementById("presence-error");
+    const waiting = document.getElementById("calls-waiting");
+    const pop = document.getElementById("call-pop");
+    let shownCall = null;
+
+    function showPresence(value) {
+      label.textContent = PRESENCE[value] || value;
+      for (const button of seat.querySelectorAll("button[data-presence]")) {
+        button.setAttribute("aria-pressed", String(button.dataset.presence === value));
+      }
+    }
+
+    async function setPresence(value) {
+      error.hidden = true;
+      const response = await fetch("/api/v1/seats/me", {
+        method: "PUT",
+        credentials: "same-origin",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ presence: value }),
+      });
+      const body = await response.json();
+      if (!response.ok) {
+        error.textContent = body.message_zh || "操作失败";
+        error.hidden = false;
+        return;
+      }
+      showPresence(body.presence);
+    }
+
+    function fill(id, rows, text) {
+      const list = document.getElementById(id);
+      list.replaceChildren();
+      for (const row of rows) {
+        const li = document.createElement("li");
+        li.textContent = text(row);
+        list.appendChild(li);
+      }
+      if (!rows.length) {
+        const li = document.createElement("li");
+        li.className = "empty";
+        li.textContent = "无";
+        list.appendChild(li);
+      }
+    }
+
+    function time(value) {
+      return new Date(value).toLocaleString("zh-CN", { hour12: false });
+    }
+
+    function showPop(data, state) {
+      if (data.call_id !== shownCall) {
+        document.getElementById("pop-name").textContent = "";
+        for (const id of ["pop-open", "pop-recent", "pop-calls"]) document.getElementById(id).replaceChildren();
+      }
+      shownCall = data.call_id;
+      pop.hidden = false;
+      document.getElementById("pop-state").textContent = state;
+      document.getElementById("pop-caller").textContent = data.caller || "未显示号码";
+      if (!("citizen" in data)) return;
+      const citizen = data.citizen;
+      document.getElementById("pop-name").textContent = citizen ? citizen.name || "（未留姓名）" : "新来电人";
+      fill("pop-open", data.open_orders || [], (o) => o.number + " " + o.status_label + " " + o.title);
+      fill("pop-recent", data.recent_orders || [], (o) => o.number + " " + o.status_label + " " + o.title);
+      fill("pop-calls", data.calls || [], (c) => time(c.arrived_at) + " " + c.status_label);
+    }
+
+    async function reload() {
+      if (!seat) return;
+      const mine = await fetch("/api/v1/seats/me", { credentials: "same-origin" });
+      if (mine.ok) showPresence((await mine.json()).presence);
+      const live = await fetch("/api/v1/calls/queue", { credentials: "same-origin" });
+      if (live.ok) waiting.textContent = (await live.json()).filter((c) => c.status === "waiting").length;
+    }
+
+    function handle(data) {
+      if (!seat || !data.type) return;
+      if (data.type === "seat.presence" && data.operator === me) showPresence(data.presence);
+      if (data.type === "call.offered" && data.operator === me) showPop(data, "振铃中");
+      if (data.type === "call.screen_pop" && data.operator === me) showPop(data, "通话中");
+      if (data.type === "call.ended" && data.call_id === shownCall) {
+        document.getElementById("pop-state").textContent = "已结束";
+      }
+      if (data.type.startsWith("call.")) reload();
+    }
+
+    if (seat) {
+      for (const button of seat.querySelectorAll("button[data-presence]")) {
+        button.addEventListener("click", () => setPresence(button.dataset.presence));
+      }
+    }
+    return { reload: reload, handle: handle };
+  })();
+
   function connect() {
     const scheme = location.protocol === "https:" ? "wss://" : "ws://";
     const socket = new WebSocket(scheme + location.host + "/ws/console");
@@ -49,10 +148,12 @@
       state.className = "link-state online";
       retry = 500;
       reload();
+      calls.reload();
     };
     socket.onmessage = function (event) {
       const data = JSON.parse(event.data);
       if (data.type === "message.received") show(data);
+      calls.handle(data);
     };
     socket.onclose = function () {
       state.textContent = "连接中断，正在重连…";
