@@ -18,9 +18,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hotline.auth.service import CurrentUser
 from hotline.calls import callbacks, repository, service
+from hotline.calls.cti import CtiSwitch
 from hotline.calls.models import CallSource, CallStatus
 from hotline.calls.policy import OFFER_RETRY_AFTER, CallPolicy, policy_from
 from hotline.calls.switch import CallBack, Route, Switch, SwitchError
+from hotline.calls.twilio import TwilioSwitch
 from hotline.config import Settings
 from hotline.db import Database
 from hotline.db_types import utcnow
@@ -42,9 +44,6 @@ class Switches:
 
 def build_switches(settings: Settings) -> Switches:
     """Twilio's REST API and the local switch's command URL, as configured."""
-    from hotline.calls.cti import CtiSwitch
-    from hotline.calls.twilio import TwilioSwitch
-
     policy = policy_from(settings)
     by_source: dict[str, Switch] = {
         CallSource.TWILIO: TwilioSwitch(settings, policy),

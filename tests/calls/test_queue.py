@@ -242,3 +242,26 @@ async def test_no_call_is_lost_while_operators_change_presence_mid_ring(
     async with db.read_session() as session:
         ringing = (await session.execute(select(Call).where(col(Call.status) == "ringing"))).scalars().all()
     assert len(ringing) == 3  # everyone available again: three calls ring, the rest wait in order
+
+
+async def test_a_supervisor_signs_out_a_seat_left_available_and_its_ring_moves_on(
+    client: httpx.AsyncClient, db: Database, operators: dict[str, User], staff: dict[str, User]
+) -> None:
+    await presence(client, "op_a", "available")
+    await presence(client, "op_b", "available")
+    await incoming(client, call_sid(1))
+    op_a = operators["op_a"].id
+    refused = await client.put(
+        f"/api/v1/seats/{op_a}", json={"presence": "offline"}, headers=await login(client, "op_b")
+    )
+    assert refused.status_code == 403
+    supervisor = await login(client, "supervisor1")
+    seat = await client.put(f"/api/v1/seats/{op_a}", json={"presence": "offline"}, headers=supervisor)
+    assert (seat.json()["presence_label"], seat.json()["call_id"]) == ("未签入", None)
+    assert (await call_of(db, call_sid(1))).ringing_operator_id == operators["op_b"].id
+    listed = (await client.get("/api/v1/seats", headers=supervisor)).json()
+    assert {(s["operator"], s["presence"]) for s in listed} == {("op_a", "offline"), ("op_b", "available")}
+    nobody = await client.put(
+        f"/api/v1/seats/{staff['dept_zhujian1'].id}", json={"presence": "available"}, headers=supervisor
+    )
+    assert nobody.status_code == 404
