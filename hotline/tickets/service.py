@@ -21,9 +21,10 @@ from hotline.supervision import clock
 from hotline.tickets import effects, repository
 from hotline.tickets.history import write_event
 from hotline.tickets.lifecycle import OPEN_STATUSES, Action, Actor, Status, TicketFacts, decide
-from hotline.tickets.models import RequestType, Ticket
+from hotline.tickets.models import RequestType, Ticket, TicketAssignment
 from hotline.tickets.schemas import TicketCreate
 from hotline.timefmt import to_local
+from hotline.units.models import Unit
 from hotline.units.repository import units_by_id
 
 TITLE_LENGTH = 30
@@ -136,7 +137,12 @@ async def facts_of(session: AsyncSession, ticket: Ticket) -> TicketFacts:
     """What the lifecycle rules need to know about an order."""
     assert ticket.id is not None
     active = await repository.assignments(session, ticket_id=ticket.id)
-    units = await units_by_id(session, [a.unit_id for a in active])
+    return facts_from(ticket, active, await units_by_id(session, [a.unit_id for a in active]))
+
+
+def facts_from(ticket: Ticket, assignments: list[TicketAssignment], units: dict[int, Unit]) -> TicketFacts:
+    """The lifecycle's facts from assignments already loaded (inactive ones are ignored)."""
+    active = [a for a in assignments if a.active]
     lead = next((units[a.unit_id].path for a in active if a.role == "lead"), None)
     assisting = tuple(units[a.unit_id].path for a in active if a.role == "assisting")
     return TicketFacts(Status(ticket.status), lead, assisting, ticket.extension_pending)

@@ -23,7 +23,7 @@ from hotline.tickets.schemas import (
     TicketDetail,
     TicketSummary,
 )
-from hotline.tickets.service import actor_of, facts_of, is_overdue
+from hotline.tickets.service import actor_of, facts_from, is_overdue
 from hotline.units.models import Unit
 from hotline.units.repository import units_by_id
 
@@ -98,7 +98,7 @@ async def detail(session: AsyncSession, ticket: Ticket, user: CurrentUser, now: 
     all_assignments = await repository.assignments(session, ticket_id=ticket.id, active_only=False)
     units = await units_by_id(session, [a.unit_id for a in all_assignments] + [ticket.lead_unit_id])
     history = await repository.events(session, ticket_id=ticket.id)
-    facts = await facts_of(session, ticket)
+    facts = facts_from(ticket, all_assignments, units)
     return TicketDetail(
         **summary(ticket, units, now).model_dump(),
         content=ticket.content,
