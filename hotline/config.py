@@ -124,6 +124,20 @@ class Settings(BaseSettings):
     cti_command_url: str | None = None  # where the local switch takes commands (connect, voicemail, dial)
     cti_timestamp_window_seconds: int = 300  # a signed CTI request older or newer than this is refused
 
+    # Knowledge base and the approval platform (knowledge_base/): search, auto-answers, the platform adapter.
+    # See docs/KNOWLEDGE_BASE.md and docs/PLATFORM.md.
+    kb_index_poll_seconds: float = 5.0  # a process picks up entries changed by another process this often
+    kb_auto_answer: bool = True  # WeChat and SMS messages get the knowledge base's answer when it is confident
+    kb_auto_answer_min_score: float = 0.55  # the top hit's score (0..1) needed for an auto-answer
+    kb_auto_answer_min_margin: float = 0.05  # and its lead over the second hit
+    kb_auto_answer_max_chars: int = 300  # longer answers are cut, with a pointer to the FAQ page
+    kb_duplicate_min_score: float = 0.75  # a proposed question this close to an entry is offered as a phrasing
+    kb_proposal_poll_seconds: float = 60.0  # the job proposing drafts from consultations closed since
+    platform_base_url: str | None = None  # the approval platform's adapter API; unset: lookups are refused
+    platform_secret: SecretStr | None = None  # HMAC-SHA256 key of both directions
+    platform_timestamp_window_seconds: int = 300  # a signed request older or newer than this is refused
+    platform_timeout_seconds: float = 5.0
+
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> Settings:
         if self.environment == "production" and self.secret_key.get_secret_value() == DEFAULT_SECRET:

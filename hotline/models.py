@@ -13,6 +13,16 @@ from hotline.supervision.models import CalendarYear, JobRun, SlaAlert, Supervisi
 from hotline.surveys.models import CallbackSurvey, SurveyResponse, SurveySamplingRule
 from hotline.tickets.models import Ticket, TicketAssignment, TicketEvent, TicketNumberCounter, TicketReturn
 from hotline.units.models import Unit
+from knowledge_base.models import (
+    KbEntry,
+    KbEntryVersion,
+    KbFeedback,
+    KbProposal,
+    PlatformCase,
+    PlatformEvent,
+    ServiceItem,
+    TicketServiceItem,
+)
 from routing.models import ClassificationExample, DispatchRule, DispatchRuleVersion, TicketSuggestion
 
 metadata = SQLModel.metadata
@@ -30,9 +40,16 @@ __all__ = [
     "DispatchRule",
     "DispatchRuleVersion",
     "JobRun",
+    "KbEntry",
+    "KbEntryVersion",
+    "KbFeedback",
+    "KbProposal",
     "MissedCallback",
     "OperatorSeat",
     "OutboxMessage",
+    "PlatformCase",
+    "PlatformEvent",
+    "ServiceItem",
     "SlaAlert",
     "SupervisionOrder",
     "SurveyResponse",
@@ -47,6 +64,7 @@ __all__ = [
     "TicketEvent",
     "TicketNumberCounter",
     "TicketReturn",
+    "TicketServiceItem",
     "TicketSuggestion",
     "Unit",
     "User",
