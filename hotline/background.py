@@ -12,6 +12,7 @@ from hotline.outbox.providers import InAppProvider, Provider
 from hotline.outbox.tasks import outbox_job
 from hotline.supervision.tasks import sla_sweep_job
 from hotline.surveys.tasks import survey_job
+from knowledge_base.tasks import proposal_job
 from routing.tasks import classify_job
 
 
@@ -30,5 +31,6 @@ def job_runner(settings: Settings, db: Database, providers: dict[str, Provider])
             survey_job(db, settings),
             classify_job(db, settings),
             call_queue_job(db, settings),
+            proposal_job(db, settings),
         ],
     )

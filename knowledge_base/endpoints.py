@@ -5,19 +5,19 @@ from __future__ import annotations
 import time
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query
 from sqlalchemy import func
 from sqlmodel import col, select
 
-from hotline.auth.models import Role
-from hotline.auth.service import CurrentUser
 from hotline.db_types import utcnow
-from hotline.deps import DB, User, require_roles
+from hotline.deps import DB, User
 from hotline.errors import InvalidInput, NotFound
 from hotline.tickets import repository as tickets
 from knowledge_base import service
-from knowledge_base.live_index import LiveIndex, china_day, is_live
+from knowledge_base.deps import Editor, Index, Staff
+from knowledge_base.live_index import china_day, is_live
 from knowledge_base.models import ENTRY_STATUS_LABELS_ZH, EntryStatus, KbEntry, KbFeedback
+from knowledge_base.proposal_endpoints import router as proposals_router
 from knowledge_base.richtext import plain_text
 from knowledge_base.schemas import (
     EntryContent,
@@ -37,22 +37,6 @@ from knowledge_base.snippets import snippet_html
 router = APIRouter(prefix="/api/v1/kb", tags=["knowledge base"])
 MAX_QUERY_LENGTH = 200
 MAX_LIMIT = 50
-Editor = Annotated[CurrentUser, Depends(require_roles(Role.SUPERVISOR, Role.DEPARTMENT_STAFF))]
-Staff = Annotated[
-    CurrentUser,
-    Depends(require_roles(Role.OPERATOR, Role.DISPATCHER, Role.SUPERVISOR, Role.DEPARTMENT_STAFF, Role.SYSTEM_ADMIN)),
-]
-
-
-def live_index(request: Request) -> LiveIndex:
-    """The process's search index, created on first use."""
-    state = request.app.state
-    if getattr(state, "kb_index", None) is None:
-        state.kb_index = LiveIndex(state.db, state.settings.kb_index_poll_seconds)
-    return state.kb_index  # type: ignore[no-any-return]
-
-
-Index = Annotated[LiveIndex, Depends(live_index)]
 
 
 @router.get("/search", response_model=SearchResult)
@@ -238,3 +222,6 @@ def entry_view(entry: KbEntry) -> EntryView:
         created_at=entry.created_at,
         updated_at=entry.updated_at,
     )
+
+
+router.include_router(proposals_router)
