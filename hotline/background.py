@@ -26,7 +26,7 @@ def job_runner(settings: Settings, db: Database, providers: dict[str, Provider])
     return JobRunner(
         db,
         [
-            outbox_job(db, providers, settings.outbox_poll_seconds),
+            outbox_job(db, providers, settings.outbox_poll_seconds, settings.outbox_lease_seconds),
             sla_sweep_job(db, settings.sla_sweep_seconds),
             survey_job(db, settings),
             classify_job(db, settings),

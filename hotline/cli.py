@@ -25,17 +25,26 @@ app = typer.Typer(
 def serve(
     host: Annotated[str | None, typer.Option(help="interface to listen on (default HOTLINE_HOST)")] = None,
     port: Annotated[int | None, typer.Option(help="port to listen on (default HOTLINE_PORT)")] = None,
+    workers: Annotated[int, typer.Option(min=1, help="server processes on this port (more than 1 needs Redis)")] = 1,
+    forwarded_allow_ips: Annotated[
+        str | None, typer.Option(help="proxies whose X-Forwarded-For/-Proto are trusted (default: 127.0.0.1)")
+    ] = None,
 ) -> None:
     """Serve the API, web UI and channels."""
     import uvicorn
 
     settings = get_settings()
+    if workers > 1 and not settings.redis_url:
+        # Each process has its own in-process bus: a console would only see the events of its own process.
+        raise typer.BadParameter("more than one worker needs HOTLINE_REDIS_URL (the event bus)", param_hint="--workers")
     uvicorn.run(
         "hotline.main:create_app",
         factory=True,
         host=host or settings.host,
         port=port or settings.port,
+        workers=workers,
         proxy_headers=True,
+        forwarded_allow_ips=forwarded_allow_ips,
         log_level="info",
     )
 

@@ -39,6 +39,7 @@ class Settings(BaseSettings):
     run_jobs: bool = True  # periodic jobs (outbox, supervision sweep) inside `serve`; off when workers run them
     sla_sweep_seconds: int = 60
     outbox_poll_seconds: float = 2.0
+    outbox_lease_seconds: float = 120.0  # a message claimed by a worker that died is sent again after this long
 
     twilio_auth_token: SecretStr | None = None
     wechat_token: SecretStr | None = None

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from hotline.db import Database
 from hotline.db_types import utcnow
@@ -25,15 +27,18 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class PeriodicJob:
+    """A named job run every ``interval_seconds``; ``exclusive`` ones run on one process at a time."""
+
     name: str
     interval_seconds: float
     run: Callable[[], Awaitable[dict[str, Any]]]
+    exclusive: bool = True  # False when the job's claims already keep concurrent runs apart (SKIP LOCKED)
 
 
 @contextlib.asynccontextmanager
-async def exclusive(db: Database, name: str) -> AsyncIterator[bool]:
-    """Whether this process may run the named job now (always, on SQLite)."""
-    if db.engine.dialect.name != "postgresql":
+async def exclusive(db: Database, name: str, *, shared: bool = False) -> AsyncIterator[bool]:
+    """Whether this process may run the named job now (always, on SQLite or for a shared job)."""
+    if shared or db.engine.dialect.name != "postgresql":
         yield True
         return
     key = zlib.crc32(f"hotline-job:{name}".encode())
@@ -50,7 +55,7 @@ async def exclusive(db: Database, name: str) -> AsyncIterator[bool]:
 
 async def run_once(db: Database, job: PeriodicJob, *, reraise: bool = False) -> dict[str, Any] | None:
     """Run a job if no other process is running it, and record when and how it went."""
-    async with exclusive(db, job.name) as mine:
+    async with exclusive(db, job.name, shared=not job.exclusive) as mine:
         if not mine:
             return None
         started = utcnow()
@@ -67,11 +72,21 @@ async def run_once(db: Database, job: PeriodicJob, *, reraise: bool = False) -> 
 
 
 async def _record(db: Database, name: str, *, started: Any, result: dict[str, Any], error: str | None) -> None:
+    """Upsert the job's last run (several workers may record a shared job at the same moment)."""
+    insert = pg_insert if db.engine.dialect.name == "postgresql" else sqlite_insert
+    values = {
+        "name": name,
+        "last_started_at": started,
+        "last_finished_at": utcnow(),
+        "last_result": result,
+        "last_error": error,
+    }
+    statement = insert(JobRun).values(**values)
+    statement = statement.on_conflict_do_update(
+        index_elements=["name"], set_={k: statement.excluded[k] for k in values if k != "name"}
+    )
     async with db.session() as session:
-        run = await session.get(JobRun, name) or JobRun(name=name)
-        run.last_started_at, run.last_finished_at = started, utcnow()
-        run.last_result, run.last_error = result, error
-        session.add(run)
+        await session.execute(statement)
 
 
 class JobRunner:
@@ -83,7 +98,10 @@ class JobRunner:
 
     async def _loop(self, job: PeriodicJob) -> None:
         while True:
-            await run_once(self._db, job)
+            try:
+                await run_once(self._db, job)
+            except Exception:  # e.g. the database went away while recording: try again next round
+                log.exception("job %s could not run", job.name)
             await asyncio.sleep(job.interval_seconds)
 
     def start(self) -> None:

@@ -65,6 +65,7 @@ async def start_server(db: Database, settings: Settings) -> asyncio.Server:
             loop=loop,
         )
 
-    server = await loop.create_server(protocol, host=settings.smtp_host, port=settings.smtp_port)
+    # reuse_port: each process of `hotline serve --workers N` listens, and the kernel spreads connections
+    server = await loop.create_server(protocol, host=settings.smtp_host, port=settings.smtp_port, reuse_port=True)
     log.info("SMTP intake listening on %s:%s", settings.smtp_host, settings.smtp_port)
     return server

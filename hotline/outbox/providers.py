@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -18,6 +19,14 @@ class Delivery:
     body: str
     dedupe_key: str
     payload: dict[str, Any] = field(default_factory=dict)  # channel extras, e.g. an email's In-Reply-To
+
+    @property
+    def idempotency_key(self) -> str:
+        """The same for every attempt at this message: a provider honouring it sends a retry only once."""
+        return hashlib.sha256(self.dedupe_key.encode("utf-8")).hexdigest()[:40]
+
+
+IDEMPOTENCY_HEADER = "Idempotency-Key"
 
 
 class DeliveryError(Exception):

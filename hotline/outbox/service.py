@@ -101,7 +101,9 @@ class Outcome:
     error: str | None = None
 
 
-async def claim_due(session: AsyncSession, *, now: datetime, limit: int = BATCH_SIZE) -> list[OutboxMessage]:
+async def claim_due(
+    session: AsyncSession, *, now: datetime, limit: int = BATCH_SIZE, lease: timedelta = LEASE
+) -> list[OutboxMessage]:
     """Lease due messages to this sender: locked rows are skipped by other workers, the lease by later ones."""
     query = (
         select(OutboxMessage)
@@ -113,7 +115,7 @@ async def claim_due(session: AsyncSession, *, now: datetime, limit: int = BATCH_
     messages = list((await session.execute(query)).scalars())
     for message in messages:
         message.attempts += 1
-        message.next_attempt_at = now + LEASE
+        message.next_attempt_at = now + lease
     return messages
 
 
@@ -142,13 +144,21 @@ def record(message: OutboxMessage, outcome: Outcome, *, now: datetime) -> None:
         message.next_attempt_at = now + backoff(outcome.attempts)
 
 
-async def deliver_due(db: Database, providers: Mapping[str, Provider], *, now: datetime | None = None) -> int:
-    """Deliver one batch of due messages: claim briefly, send outside the transaction, record briefly."""
+async def deliver_due(
+    db: Database, providers: Mapping[str, Provider], *, now: datetime | None = None, lease: timedelta = LEASE
+) -> int:
+    """Deliver one batch of due messages: claim briefly, send outside the transaction, record briefly.
+
+    Several workers may run this at once: ``SKIP LOCKED`` and the lease give each message to one of
+    them. A worker that dies after sending and before recording leaves the lease to run out; the
+    message is then sent again under the same ``dedupe_key``, which providers use as the idempotency
+    key of the request, so that one honouring it delivers once (see docs/DEPLOY.md).
+    """
     now = now or utcnow()
     async with db.session() as session:
         claimed = [
             (Delivery(m.channel, m.recipient, m.subject, m.body, m.dedupe_key, dict(m.payload)), m.attempts, m.id or 0)
-            for m in await claim_due(session, now=now)
+            for m in await claim_due(session, now=now, lease=lease)
         ]
     outcomes = [await send_one(delivery, attempts, message_id, providers) for delivery, attempts, message_id in claimed]
     if outcomes:

@@ -27,3 +27,25 @@ async def test_an_event_on_one_instance_reaches_a_subscriber_on_another() -> Non
     finally:
         await instance_a.close()
         await instance_b.close()
+
+
+async def test_every_console_of_an_instance_gets_the_event_and_channels_can_be_added_later() -> None:
+    assert REDIS_URL is not None
+    instance_a, instance_b = RedisEventBus(REDIS_URL), RedisEventBus(REDIS_URL)
+    first, second = (f"console-{uuid.uuid4().hex[:8]}" for _ in range(2))
+    try:
+        async with (
+            instance_b.subscribe(first) as one,
+            instance_b.subscribe(first) as two,
+            instance_b.subscribe(second) as later,  # a channel added while the instance already listens
+        ):
+            await instance_a.publish(BusEvent(first, {"n": 1}))
+            await instance_a.publish(BusEvent(second, {"n": 2}))
+            received = [
+                await asyncio.wait_for(anext(aiter(s)), timeout=5)  # type: ignore[call-overload]
+                for s in (one, two, later)
+            ]
+        assert received == [BusEvent(first, {"n": 1}), BusEvent(first, {"n": 1}), BusEvent(second, {"n": 2})]
+    finally:
+        await instance_a.close()
+        await instance_b.close()

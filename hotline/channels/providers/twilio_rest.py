@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 
 from hotline.config import Settings
-from hotline.outbox.providers import Delivery, DeliveryError
+from hotline.outbox.providers import IDEMPOTENCY_HEADER, Delivery, DeliveryError
 
 TIMEOUT_SECONDS = 10.0
 
@@ -27,7 +27,12 @@ class TwilioSmsProvider:
         form = {"To": delivery.recipient, "From": self._sender, "Body": delivery.body}
         try:
             async with httpx.AsyncClient(timeout=TIMEOUT_SECONDS, transport=self._transport) as client:
-                response = await client.post(url, data=form, auth=(self._sid, self._token.get_secret_value()))
+                response = await client.post(
+                    url,
+                    data=form,
+                    auth=(self._sid, self._token.get_secret_value()),
+                    headers={IDEMPOTENCY_HEADER: delivery.idempotency_key},
+                )
         except httpx.HTTPError as exc:
             raise DeliveryError(f"Twilio unreachable: {type(exc).__name__}: {exc}") from exc
         if response.status_code >= 300:

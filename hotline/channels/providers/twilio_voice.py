@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 
 from hotline.config import Settings
-from hotline.outbox.providers import Delivery, DeliveryError
+from hotline.outbox.providers import IDEMPOTENCY_HEADER, Delivery, DeliveryError
 
 TIMEOUT_SECONDS = 10.0
 RING_SECONDS = 40  # unanswered after this long: the call ends and the survey is retried later
@@ -37,7 +37,12 @@ class TwilioCallProvider:
         url = f"{self._base}/2010-04-01/Accounts/{self._sid}/Calls.json"
         try:
             async with httpx.AsyncClient(timeout=TIMEOUT_SECONDS, transport=self._transport) as client:
-                response = await client.post(url, data=form, auth=(self._sid, self._token.get_secret_value()))
+                response = await client.post(
+                    url,
+                    data=form,
+                    auth=(self._sid, self._token.get_secret_value()),
+                    headers={IDEMPOTENCY_HEADER: delivery.idempotency_key},
+                )
         except httpx.HTTPError as exc:
             raise DeliveryError(f"Twilio unreachable: {type(exc).__name__}: {exc}") from exc
         if response.status_code >= 300:
