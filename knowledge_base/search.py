@@ -25,14 +25,23 @@ from knowledge_base.bm25 import Bm25Field, BoolArray, FloatArray, IntArray
 from knowledge_base.consensus import AnswerConsensus
 from knowledge_base.highlight import Span, mark_html, matched_spans
 from knowledge_base.siblings import AnswerSiblings
-from knowledge_base.text import char_ngrams, compact, normalize, warm_up, weights_of, without_question_words, words
+from knowledge_base.text import (
+    char_ngrams,
+    compact,
+    normalize,
+    warm_up,
+    weights_of,
+    with_abbreviations_expanded,
+    without_question_words,
+    words,
+)
 
 EntryId = str
 UnitId = int | str
 
 DEFAULT_LIMIT = 10
 # Only this many best lexical candidates get the fuzzy comparison and the consensus re-ranking.
-RERANK_CANDIDATES = 100
+RERANK_CANDIDATES = 60
 # Results under this share of a perfect score are noise (a shared particle or two).
 MIN_SCORE = 0.02
 # Feedback raises a score by at most this fraction: it breaks near-ties but never outweighs relevance.
@@ -181,7 +190,7 @@ class SearchIndex:
         if not folded.strip() or not self._slot_of or limit <= 0:
             return []
         topic = without_question_words(folded)
-        lexical = self._lexical_scores(topic)
+        lexical = self._lexical_scores(with_abbreviations_expanded(topic))
         if category is not None or owner_unit_id is not None:
             lexical[~self._filter_mask(category, owner_unit_id)] = 0.0
         compact_query = topic.replace(" ", "")
@@ -220,7 +229,8 @@ class SearchIndex:
 
     def _boosted(self, slot: int, relevance: float) -> float:
         """Scale relevance to about 0..1 and apply the feedback boost."""
-        return relevance / self.weights.perfect * (1.0 + self.feedback_boost(self._entry(slot).id))
+        scaled = relevance / self.weights.perfect
+        return scaled * (1.0 + self.feedback_boost(self._entry(slot).id)) if self._feedback else scaled
 
     def _hit(self, slot: int, score: float, query: str) -> Hit:
         """Build the public result for one slot."""

@@ -19,6 +19,18 @@ CHAR_CACHE_SIZE = 16384
 # are blanked out before matching; those that ask for a time or amount (何时, 多久, 多少) stay.
 QUESTION_WORDS_RE = re.compile("请问|怎么办|怎么样|怎么|怎样|如何|什么|哪些|有何|是否|吗|呢")
 
+# Short forms citizens use for the names of programmes and bodies, and their full forms: a query with one
+# also looks for the other (the index keeps the text as written).
+ABBREVIATIONS = (
+    ("社保", "社会保险"),
+    ("医保", "医疗保险"),
+    ("公积金", "住房公积金"),
+    ("个税", "个人所得税"),
+    ("发改委", "发展和改革委员会"),
+    ("人社", "人力资源和社会保障"),
+    ("卫健委", "卫生健康委员会"),
+)
+
 _RUN_RE = re.compile(r"\S+")
 _jieba_lock = threading.Lock()
 _jieba_module: ModuleType | None = None
@@ -40,6 +52,17 @@ _fold_cached = lru_cache(maxsize=CHAR_CACHE_SIZE)(_fold_char)
 def normalize(text: str) -> str:
     """Return text folded character by character, so offsets still match the original string."""
     return "".join(map(_fold_cached, text))
+
+
+def with_abbreviations_expanded(text: str) -> str:
+    """Return the text followed by the other form of each short or full name it contains."""
+    extra = []
+    for short, full in ABBREVIATIONS:
+        if full in text:
+            extra.append(short)
+        elif short in text:
+            extra.append(full)
+    return f"{text} {' '.join(extra)}" if extra else text
 
 
 def without_question_words(text: str) -> str:
