@@ -12,13 +12,18 @@ from hotline.outbox.providers import InAppProvider, Provider
 from hotline.outbox.tasks import outbox_job
 from hotline.supervision.tasks import sla_sweep_job
 from hotline.surveys.tasks import survey_job
+from knowledge_base.platform.provider import PLATFORM_CHANNEL, PlatformResultProvider
 from knowledge_base.tasks import proposal_job
 from routing.tasks import classify_job
 
 
 def providers_for(settings: Settings, bus: EventBus) -> dict[str, Provider]:
     """The delivery adapter of every outbound channel: SMS, WeChat, email, and the staff app."""
-    return {**channels.build_providers(settings, bus), "app": InAppProvider(bus)}
+    return {
+        **channels.build_providers(settings, bus),
+        "app": InAppProvider(bus),
+        PLATFORM_CHANNEL: PlatformResultProvider(settings),
+    }
 
 
 def job_runner(settings: Settings, db: Database, providers: dict[str, Provider]) -> JobRunner:

@@ -27,7 +27,7 @@ from hotline.surveys.endpoints import router as surveys_router
 from hotline.surveys.endpoints import voice_webhook as survey_call_router
 from hotline.tickets.endpoints import router as tickets_router
 from hotline.units.endpoints import router as units_router
-from knowledge_base.endpoints import router as kb_router
+from knowledge_base.routers import routers as kb_routers
 from routing.context import RoutingContext
 from routing.endpoints import router as routing_router
 from web.console import router as console_router
@@ -78,7 +78,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(survey_call_router)
     app.include_router(calls_webhooks)
     app.include_router(calls_router)
-    app.include_router(kb_router)
+    for router in kb_routers:
+        app.include_router(router)
     app.include_router(web_router)
     app.include_router(console_router)
     app.mount("/static", StaticFiles(directory=Path(web.__file__).parent / "static"), name="static")

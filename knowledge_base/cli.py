@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import sys
@@ -46,6 +47,42 @@ def evaluate_command(
         typer.echo(json.dumps({"engine": engine, **report.as_dict()}, ensure_ascii=False))
     else:
         typer.echo(_summary(engine, report))
+
+
+@kb_app.command("import-items")
+def import_items_command(
+    file: Annotated[
+        Path | None, typer.Option(exists=True, dir_okay=False, help="JSON, JSON-lines or CSV file of service items.")
+    ] = None,
+    from_platform: Annotated[
+        bool, typer.Option("--from-platform", help="Fetch the catalogue from HOTLINE_PLATFORM_BASE_URL.")
+    ] = False,
+) -> None:
+    """Import service items (政务服务事项) with their guides; known item codes are updated."""
+    if (file is None) == (not from_platform):
+        raise typer.BadParameter("give either --file or --from-platform")
+    typer.echo(json.dumps(asyncio.run(_import_items(file)), ensure_ascii=False))
+
+
+async def _import_items(file: Path | None) -> dict[str, int]:
+    """Read the items from the file or the platform and store them in one transaction."""
+    from hotline.config import get_settings
+    from hotline.db import Database
+    from hotline.db_types import utcnow
+    from knowledge_base import service_items
+    from knowledge_base.platform.client import PlatformClient
+
+    settings = get_settings()
+    if file is not None:
+        items, source = service_items.parse_file(file.name, file.read_bytes()), "file"
+    else:
+        items, source = service_items.validate_rows(await PlatformClient(settings).service_items()), "platform"
+    db = Database(settings.database_url)
+    try:
+        async with db.session() as session:
+            return await service_items.import_items(session, items, source=source, now=utcnow())
+    finally:
+        await db.dispose()
 
 
 def _summary(engine: str, report: EvaluationReport) -> str:
