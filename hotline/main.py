@@ -12,6 +12,8 @@ from fastapi.staticfiles import StaticFiles
 
 import web
 from hotline import health
+from hotline.admin.endpoints import router as admin_router
+from hotline.audit.endpoints import router as audit_router
 from hotline.auth.endpoints import router as auth_router
 from hotline.background import job_runner, providers_for
 from hotline.calls.endpoints import router as calls_router
@@ -21,6 +23,7 @@ from hotline.config import Settings, get_settings
 from hotline.db import Database
 from hotline.errors import DomainError
 from hotline.events.bus import create_bus
+from hotline.reports.endpoints import router as reports_router
 from hotline.supervision import calendars, policy
 from hotline.supervision.endpoints import router as supervision_router
 from hotline.surveys.endpoints import router as surveys_router
@@ -79,6 +82,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(calls_webhooks)
     app.include_router(calls_router)
     for router in kb_routers:
+        app.include_router(router)
+    for router in (admin_router, audit_router, reports_router):
         app.include_router(router)
     app.include_router(web_router)
     app.include_router(console_router)
