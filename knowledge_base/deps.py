@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, FastAPI, Request
 
 from hotline.auth.models import Role
 from hotline.auth.service import CurrentUser
@@ -14,7 +14,12 @@ from knowledge_base.live_index import LiveIndex
 
 def live_index(request: Request) -> LiveIndex:
     """The process's search index, created on first use."""
-    state = request.app.state
+    return live_index_of(request.app)
+
+
+def live_index_of(app: FastAPI) -> LiveIndex:
+    """The application's search index, created on first use."""
+    state = app.state
     if getattr(state, "kb_index", None) is None:
         state.kb_index = LiveIndex(state.db, state.settings.kb_index_poll_seconds)
     return state.kb_index  # type: ignore[no-any-return]

@@ -71,6 +71,11 @@ class LiveIndex:
         self._feedback_seen = 0
         self._day: date | None = None
 
+    @property
+    def ready(self) -> bool:
+        """Whether the index has been built (the first build of a large knowledge base takes seconds)."""
+        return self._built
+
     def mark_stale(self) -> None:
         """Catch up before the next search (call after committing a change to an entry)."""
         self._stale = True

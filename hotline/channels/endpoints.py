@@ -15,6 +15,7 @@ from hotline.channels import email_inbound, intake, open311, twilio_sms, wechat
 from hotline.channels.inputs import client_key, first, limiter_for, parse_form, public_url, read_body
 from hotline.deps import DB, AppSettings
 from hotline.errors import DomainError, Forbidden
+from knowledge_base import auto_answer
 
 webhooks = APIRouter(prefix="/channels", tags=["channels"])
 open311_api = APIRouter(prefix="/open311/v2", tags=["open311"])
@@ -34,7 +35,9 @@ async def twilio_sms_webhook(request: Request, db: DB, settings: AppSettings) ->
     message = twilio_sms.to_inbound(params)
     async with db.session() as session:
         receipt = await intake.receive(session, message, attach_window=intake.attach_window(settings))
-    return Response(twilio_sms.twiml(twilio_sms.acknowledgement(receipt)), media_type=XML)
+    reply = twilio_sms.acknowledgement(receipt)
+    reply = await auto_answer.with_auto_answer(request.app, message, receipt, reply)
+    return Response(twilio_sms.twiml(reply), media_type=XML)
 
 
 @webhooks.get("/wechat")
@@ -54,6 +57,7 @@ async def wechat_push(request: Request, db: DB, settings: AppSettings) -> Respon
     async with db.session() as session:
         receipt = await intake.receive(session, message, attach_window=intake.attach_window(settings))
     content = wechat.reply_text(settings, message, receipt)
+    content = await auto_answer.with_auto_answer(request.app, message, receipt, content)
     if content is None:
         return PlainTextResponse("success")
     return Response(wechat.render_reply(settings, push, content), media_type=XML)
