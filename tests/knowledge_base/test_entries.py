@@ -141,3 +141,29 @@ async def test_bad_input_is_refused_and_writes_nothing(
     async with db.session() as session:
         assert (await session.execute(select(func.count()).select_from(KbEntry))).scalar_one() == 1
         assert (await session.execute(select(func.count()).select_from(KbEntryVersion))).scalar_one() == 1
+
+
+async def test_operators_feedback_lifts_an_entry_among_equals(
+    app_client: httpx.AsyncClient, staff: dict, city: City
+) -> None:
+    author = await login(app_client, "dept_zhujian1")
+    supervisor = await login(app_client, "supervisor1")
+    operator = await login(app_client, "operator1")
+    twins = [
+        await publish_entry(app_client, author, supervisor, question="公积金提取", answer=f"第{n}种说法：到中心办理。")
+        for n in (1, 2)
+    ]
+    before = [item["id"] for item in await search(app_client, operator, "公积金提取")]
+    underdog = before[-1]
+    created = await app_client.post(
+        "/api/v1/tickets", headers=operator, json={"citizen_phone": "13800138000", "content": "公积金提取"}
+    )
+    feedback = {"kind": "answered", "ticket_id": created.json()["id"]}
+    answered = await app_client.post(f"/api/v1/kb/entries/{underdog}/feedback", headers=operator, json=feedback)
+    assert answered.status_code == 204
+    clicked = await app_client.post(f"/api/v1/kb/entries/{underdog}/feedback", headers=operator, json={"kind": "click"})
+    assert clicked.status_code == 204
+    after = [item["id"] for item in await search(app_client, operator, "公积金提取")]
+    assert after[0] == underdog and sorted(after) == sorted(e["id"] for e in twins)
+    bad = await app_client.post(f"/api/v1/kb/entries/{underdog}/feedback", headers=operator, json={"kind": "like"})
+    assert bad.status_code == 422
