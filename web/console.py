@@ -10,9 +10,10 @@ import asyncio
 import contextlib
 import json
 from datetime import datetime
+from typing import Annotated
 from urllib.parse import urlsplit
 
-from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from fastapi import APIRouter, Query, WebSocket, WebSocketDisconnect
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
@@ -22,16 +23,19 @@ from hotline.auth.models import HOTLINE_ROLES
 from hotline.auth.service import CurrentUser
 from hotline.channels.models import CHANNEL_LABELS_ZH, Channel, Direction, Message
 from hotline.db import Database
+from hotline.db_types import utcnow
 from hotline.deps import DB, SESSION_COOKIE, User
-from hotline.errors import Forbidden
+from hotline.errors import Forbidden, InvalidInput, NotFound
 from hotline.events.bus import EventBus
 from hotline.tickets.lifecycle import Status
 from hotline.tickets.models import Ticket
 from hotline.timefmt import LocalDateTime
+from web.similar import SimilarOrder, citizen_by_phone, similar_open_orders
 
 CONSOLE_CHANNELS = ("console", "tickets")
 QUEUE_LENGTH = 50
 PREVIEW_LENGTH = 120
+MAX_SIMILAR = 20
 POLICY_VIOLATION = 1008
 
 router = APIRouter(tags=["console"])
@@ -77,6 +81,33 @@ async def queue(user: User, db: DB) -> list[QueueItem]:
         raise Forbidden("仅热线人员可使用受理台", "only hotline staff use the console")
     async with db.read_session() as session:
         return await waiting_messages(session)
+
+
+@router.get("/api/v1/console/similar", response_model=list[SimilarOrder])
+async def similar(
+    user: User,
+    db: DB,
+    ticket_id: int | None = None,
+    text: Annotated[str | None, Query(max_length=5000, description="the request as typed so far")] = None,
+    phone: Annotated[str | None, Query(max_length=32, description="the caller's number")] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_SIMILAR)] = 5,
+) -> list[SimilarOrder]:
+    """Open orders that may be the same matter as an order (or as the text being typed), to merge into (并单)."""
+    if user.role not in HOTLINE_ROLES:
+        raise Forbidden("仅热线人员可使用受理台", "only hotline staff use the console")
+    async with db.read_session() as session:
+        citizen_id = await citizen_by_phone(session, phone) if phone else None
+        if ticket_id is not None:
+            ticket = await session.get(Ticket, ticket_id)
+            if ticket is None:
+                raise NotFound("工单不存在", f"order {ticket_id} not found")
+            text = f"{ticket.title} {ticket.content} {text or ''}"
+            citizen_id = citizen_id or ticket.citizen_id
+        if not (text or "").strip() and citizen_id is None:
+            raise InvalidInput("请提供工单、诉求内容或来电号码", "give ticket_id, text or phone")
+        return await similar_open_orders(
+            session, text=text or "", citizen_id=citizen_id, exclude_id=ticket_id, now=utcnow(), limit=limit
+        )
 
 
 def _same_origin(websocket: WebSocket) -> bool:

@@ -1,9 +1,11 @@
-"""Server-rendered pages: login with a secure session cookie, and the user's home page."""
+"""Server-rendered pages: login with a secure session cookie, and one screen per role (the role picks the first)."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -11,44 +13,105 @@ from fastapi.templating import Jinja2Templates
 
 from hotline.auth import service as auth_service
 from hotline.auth.models import HOTLINE_ROLES, ROLE_LABELS_ZH, Role
-from hotline.db_types import utcnow
+from hotline.auth.service import CurrentUser
+from hotline.channels.models import CHANNEL_LABELS_ZH
 from hotline.deps import DB, SESSION_COOKIE, AppSettings, client_ip, current_user
 from hotline.errors import DomainError
-from hotline.tickets import repository, views
+from hotline.tickets.lifecycle import STATUS_LABELS_ZH
+from hotline.tickets.models import REQUEST_TYPE_LABELS_ZH, URGENCY_LABELS_ZH
 from hotline.timefmt import CHINA_TZ
 from web.console import waiting_messages
 
 TEMPLATES = Jinja2Templates(directory=Path(__file__).parent / "templates")
-HOME_PAGE_SIZE = 50
-ADMIN_ROLES = frozenset({Role.SYSTEM_ADMIN, Role.SECURITY_ADMIN})
+
+
+@dataclass(frozen=True)
+class Screen:
+    """One of the staff screens: its address, its name in the menu and who may open it."""
+
+    path: str
+    template: str
+    label: str
+    roles: frozenset[Role]
+
+
+SCREENS = (
+    Screen("/console", "console.html", "受理台", HOTLINE_ROLES),
+    Screen("/workbench", "workbench.html", "承办工作台", frozenset({Role.DEPARTMENT_STAFF})),
+    Screen("/dashboard", "dashboard.html", "督办看板", frozenset({Role.SUPERVISOR, Role.DISPATCHER})),
+    Screen("/audit", "audit.html", "审计日志", frozenset({Role.AUDITOR, Role.SUPERVISOR})),
+    Screen("/admin", "admin.html", "系统管理", frozenset({Role.SYSTEM_ADMIN, Role.SECURITY_ADMIN, Role.AUDITOR})),
+)
+SCREEN_BY_PATH = {s.path: s for s in SCREENS}
+LANDING = {
+    Role.OPERATOR: "/console",
+    Role.DISPATCHER: "/console",
+    Role.SUPERVISOR: "/dashboard",
+    Role.DEPARTMENT_STAFF: "/workbench",
+    Role.SYSTEM_ADMIN: "/admin",
+    Role.SECURITY_ADMIN: "/admin",
+    Role.AUDITOR: "/audit",
+}
 
 router = APIRouter(include_in_schema=False)
 
 
+async def _render(request: Request, db: DB, user: CurrentUser, screen: Screen) -> Response:
+    """A screen for a user allowed to see it; the console comes with its queue already filled."""
+    context: dict[str, Any] = {
+        "user": user,
+        "role_label": ROLE_LABELS_ZH[user.role],
+        "tz": CHINA_TZ,
+        "screen": screen,
+        "menu": [s for s in SCREENS if user.role in s.roles],
+    }
+    if screen.path in ("/console", "/admin"):
+        context["request_types"], context["urgencies"] = REQUEST_TYPE_LABELS_ZH, URGENCY_LABELS_ZH
+    if screen.path == "/console":
+        async with db.read_session() as session:
+            context["queue"] = await waiting_messages(session)
+    if screen.path == "/dashboard":
+        context["statuses"], context["channels"] = STATUS_LABELS_ZH, CHANNEL_LABELS_ZH
+    return TEMPLATES.TemplateResponse(request, screen.template, context)
+
+
 @router.get("/", response_class=HTMLResponse)
 async def home(request: Request, db: DB, settings: AppSettings) -> Response:
-    """The logged-in user's work list, or the login form."""
+    """The login form, or the screen the user's role lands on."""
     try:
         user = await current_user(request, db, settings)
     except DomainError:
         return TEMPLATES.TemplateResponse(request, "login.html", {"error": None})
-    now = utcnow()
-    if user.role in HOTLINE_ROLES:
-        async with db.read_session() as session:
-            waiting = await waiting_messages(session)
-        context = {"user": user, "role_label": ROLE_LABELS_ZH[user.role], "queue": waiting, "tz": CHINA_TZ}
-        return TEMPLATES.TemplateResponse(request, "console.html", context)
-    async with db.read_session() as session:
-        rows, total = (
-            await repository.list_tickets(
-                session, user=user, filters=repository.TicketFilters(), now=now, page=1, page_size=HOME_PAGE_SIZE
-            )
-            if user.role not in ADMIN_ROLES
-            else ([], 0)
-        )
-        items = await views.summaries(session, rows, now)
-    context = {"user": user, "role_label": ROLE_LABELS_ZH[user.role], "items": items, "total": total, "tz": CHINA_TZ}
-    return TEMPLATES.TemplateResponse(request, "home.html", context)
+    return await _render(request, db, user, SCREEN_BY_PATH[LANDING[user.role]])
+
+
+async def _screen(request: Request, db: DB, settings: AppSettings, path: str) -> Response:
+    try:
+        user = await current_user(request, db, settings)
+    except DomainError:
+        return RedirectResponse("/", status_code=303)
+    screen = SCREEN_BY_PATH[path]
+    if user.role not in screen.roles:
+        context = {
+            "user": user,
+            "role_label": ROLE_LABELS_ZH[user.role],
+            "screen": screen,
+            "menu": [s for s in SCREENS if user.role in s.roles],
+        }
+        return TEMPLATES.TemplateResponse(request, "forbidden.html", context, status_code=403)
+    return await _render(request, db, user, screen)
+
+
+def _page(path: str) -> Callable[[Request, DB, AppSettings], Awaitable[Response]]:
+    async def page(request: Request, db: DB, settings: AppSettings) -> Response:
+        return await _screen(request, db, settings, path)
+
+    page.__doc__ = f"The {path.strip('/')} screen."
+    return page
+
+
+for _s in SCREENS:
+    router.add_api_route(_s.path, _page(_s.path), methods=["GET"], response_class=HTMLResponse)
 
 
 @router.post("/login")

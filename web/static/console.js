@@ -1,4 +1,6 @@
-// The live console: new messages appear without a reload; after a lost connection the queue reloads.
+// The live console: new messages appear without a reload; after a lost connection the queue reloads from
+// the server, so whatever arrived or changed meanwhile is caught up. Other scripts listen to the
+// "hotline:event" and "hotline:reconnected" DOM events, and open orders on "hotline:open-ticket".
 (function () {
   "use strict";
   const CHANNEL_LABELS = { phone: "电话", sms: "短信", wechat: "微信", email: "邮件", web: "网站", open311: "移动应用", platform: "政务服务平台" };
@@ -10,6 +12,8 @@
   function item(message) {
     const li = document.createElement("li");
     li.dataset.messageId = message.message_id;
+    li.dataset.ticketId = message.ticket_id;
+    li.tabIndex = 0;
     const parts = [
       ["span", "channel", message.channel_label || CHANNEL_LABELS[message.channel] || message.channel],
       ["a", "number", message.ticket_number],
@@ -19,7 +23,10 @@
     for (const [tag, cls, text] of parts) {
       const el = document.createElement(tag);
       if (cls) el.className = cls;
-      if (tag === "a") el.href = "/api/v1/tickets/" + message.ticket_id;
+      if (tag === "a") {
+        el.href = "#order";
+        el.dataset.ticketId = message.ticket_id;
+      }
       el.textContent = text;
       li.appendChild(el);
     }
@@ -31,15 +38,51 @@
     const empty = queue.querySelector(".empty");
     if (empty) empty.remove();
     queue.prepend(item(message));
-    count.textContent = queue.querySelectorAll("li[data-message-id]").length;
+    counted();
+  }
+
+  function counted() {
+    const n = queue.querySelectorAll("li[data-message-id]").length;
+    count.textContent = n;
+    if (!n && !queue.querySelector(".empty")) {
+      const li = document.createElement("li");
+      li.className = "empty";
+      li.textContent = "暂无待受理消息";
+      queue.appendChild(li);
+    }
+  }
+
+  // An order taken out of the queue (dispatched, answered, merged) leaves it, on every console.
+  function taken(ticketId) {
+    for (const li of queue.querySelectorAll('li[data-ticket-id="' + ticketId + '"]')) li.remove();
+    counted();
   }
 
   async function reload() {
     const response = await fetch("/api/v1/console/queue", { credentials: "same-origin" });
     if (!response.ok) return;
     const items = await response.json();
+    queue.replaceChildren();
     for (const message of items.reverse()) show(message);
+    counted();
   }
+
+  function open(target) {
+    const li = target.closest("li[data-ticket-id]");
+    if (!li) return;
+    document.dispatchEvent(new CustomEvent("hotline:open-ticket", { detail: Number(li.dataset.ticketId) }));
+  }
+  queue.addEventListener("click", (event) => {
+    if (!event.target.closest("li[data-ticket-id]")) return;
+    event.preventDefault();
+    open(event.target);
+  });
+  queue.addEventListener("keydown", (event) => {
+    if (event.key === "Enter" || event.key === " ") {
+      event.preventDefault();
+      open(event.target);
+    }
+  });
 
   // Phone: the operator's presence buttons, the count of waiting calls, and the screen pop of their call.
   const calls = (function () {
@@ -102,6 +145,8 @@
         for (const id of ["pop-open", "pop-recent", "pop-calls"]) document.getElementById(id).replaceChildren();
       }
       shownCall = data.call_id;
+      pop.dataset.callId = data.call_id;
+      pop.dataset.caller = data.caller || "";
       pop.hidden = false;
       document.getElementById("pop-state").textContent = state;
       document.getElementById("pop-caller").textContent = data.caller || "未显示号码";
@@ -132,6 +177,14 @@
       if (data.type.startsWith("call.")) reload();
     }
 
+    const newOrder = document.getElementById("pop-new-order");
+    if (newOrder) {
+      newOrder.addEventListener("click", () => {
+        const detail = { phone: pop.dataset.caller, callId: Number(pop.dataset.callId) || null };
+        document.dispatchEvent(new CustomEvent("hotline:new-order", { detail: detail }));
+      });
+    }
+
     if (seat) {
       for (const button of seat.querySelectorAll("button[data-presence]")) {
         button.addEventListener("click", () => setPresence(button.dataset.presence));
@@ -149,11 +202,14 @@
       retry = 500;
       reload();
       calls.reload();
+      document.dispatchEvent(new CustomEvent("hotline:reconnected"));
     };
     socket.onmessage = function (event) {
       const data = JSON.parse(event.data);
       if (data.type === "message.received") show(data);
+      if (data.type && data.type.startsWith("ticket.") && data.status !== "registered") taken(data.ticket_id);
       calls.handle(data);
+      document.dispatchEvent(new CustomEvent("hotline:event", { detail: data }));
     };
     socket.onclose = function () {
       state.textContent = "连接中断，正在重连…";
@@ -164,4 +220,5 @@
   }
 
   connect();
+  window.HotlineQueue = { first: () => queue.querySelector("li[data-ticket-id]"), taken: taken };
 })();

@@ -1,0 +1,234 @@
+"""The screens in a real browser: an SMS becomes an order that a department handles and a supervisor
+reviews; the console catches up after its websocket is cut; a call taken by keyboard is merged; the
+administration screens. Every request the browser makes must stay on the product's own host."""
+
+from __future__ import annotations
+
+import re
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, Playwright, WebSocketRoute, expect, sync_playwright
+
+from tests.web.browser import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    Product,
+    Requests,
+    log_in,
+    new_context,
+    require_chromium,
+    running_product,
+    screenshot,
+    screenshot_folder,
+)
+
+SMS_TO_QUEUE_SECONDS = 2.0
+RECONNECT_TIMEOUT_MS = 15_000
+
+
+@pytest.fixture(scope="module")
+def product(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Product]:
+    require_chromium()
+    with running_product(tmp_path_factory.mktemp("product")) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def playwright() -> Iterator[Playwright]:
+    require_chromium()
+    with sync_playwright() as p:
+        yield p
+
+
+@pytest.fixture(scope="module")
+def browser(playwright: Playwright) -> Iterator[Browser]:
+    browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+    yield browser
+    browser.close()
+
+
+@pytest.fixture(scope="module")
+def requests(product: Product) -> Iterator[Requests]:
+    """Requests of every test in the module; at the end none may have left the product's host."""
+    seen = Requests()
+    yield seen
+    assert seen.urls, "the browser made no request at all"
+    assert seen.foreign(product.netloc) == []
+
+
+@pytest.fixture(scope="module")
+def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return screenshot_folder(tmp_path_factory.mktemp("shots"))
+
+
+def _page(browser: Browser, requests: Requests) -> Page:
+    return new_context(browser, requests).new_page()
+
+
+def _queue_item(page: Page, text: str):  # type: ignore[no-untyped-def]
+    return page.locator("#queue li", has_text=text)
+
+
+def test_an_sms_becomes_an_order_a_department_handles_and_a_supervisor_reviews(
+    product: Product, browser: Browser, requests: Requests, shots: Path
+) -> None:
+    operator = _page(browser, requests)
+    operator.goto(product.base + "/")
+    screenshot(operator, shots, "login")
+    log_in(operator, product, "operator1", "operator")
+    expect(operator.locator("#link-state")).to_have_text("已连接")
+
+    tag = uuid.uuid4().hex[:8]
+    sent = product.send_sms(f"梁园区平原街道建设路小区楼下夜间施工噪音扰民，影响休息 {tag}")
+    item = _queue_item(operator, tag)
+    expect(item).to_be_visible(timeout=SMS_TO_QUEUE_SECONDS * 1000)
+    latency = time.monotonic() - sent
+    print(f"SMS on the console {latency:.2f} s after the webhook was called")
+    assert latency < SMS_TO_QUEUE_SECONDS
+    number = item.locator(".number").inner_text()
+
+    item.click()
+    expect(operator.locator("#order-number")).to_have_text(number)
+    expect(operator.locator("#f-content")).to_have_value(re.compile(tag))
+    expect(operator.locator("#s-explain")).not_to_be_empty()  # the routing proposal arrived
+    operator.get_by_label("主办单位").select_option(label="梁园区人民政府")
+    screenshot(operator, shots, "console")
+    operator.keyboard.press("Alt+D")
+    expect(operator.locator("#order-status")).to_have_text("已派单")
+    expect(item).to_have_count(0)  # it left the queue
+
+    department = _page(browser, requests)
+    log_in(department, product, "dept_liangyuan1", "department_staff")
+    row = department.locator("#wb-rows tr", has_text=number)
+    expect(row).to_be_visible()
+    row.click()
+    expect(department.locator("#wd-number")).to_have_text(number)
+    department.get_by_role("button", name="签收").click()
+    expect(department.locator("#wd-status")).to_have_text("办理中")
+    department.get_by_label("办理结果").fill("已联系施工单位，夜间停止施工，并安排执法人员巡查。")
+    department.evaluate("window.scrollTo(0, 0)")
+    screenshot(department, shots, "workbench")
+    department.get_by_role("button", name="提交回复").click()
+    expect(department.locator("#wd-status")).to_have_text("回复审核")
+    expect(department.get_by_role("button", name="提交回复")).to_be_hidden()  # nothing more to do here
+
+    supervisor = _page(browser, requests)
+    log_in(supervisor, product, "supervisor1", "supervisor")
+    review = supervisor.locator("#rr-list li", has_text=number)
+    expect(review).to_be_visible()
+    expect(supervisor.locator("#c-channel canvas")).to_have_count(1)  # ECharts drew the charts
+    expect(supervisor.locator("#c-hot canvas")).to_have_count(1)
+    expect(supervisor.locator("#k-open")).to_have_text(re.compile(r"^\d+$"))
+    screenshot(supervisor, shots, "dashboard")
+    supervisor.get_by_label("关键词").fill(number)
+    supervisor.get_by_role("button", name="查询").click()
+    supervisor.locator("#s-rows tr", has_text=number).click()
+    history = supervisor.locator("#s-detail .history")
+    for step in ("派单", "签收", "回复"):
+        expect(history).to_contain_text(step)
+    review.get_by_role("button", name="审核通过").click()
+    expect(supervisor.locator("#toast")).to_contain_text("审核通过")
+    expect(review).to_have_count(0)
+
+
+def test_the_console_catches_up_after_its_websocket_is_cut(
+    product: Product, browser: Browser, requests: Requests
+) -> None:
+    page = _page(browser, requests)
+    state = {"cut": False}
+    sockets: list[WebSocketRoute] = []
+
+    def route(ws: WebSocketRoute) -> None:
+        if state["cut"]:
+            ws.close()  # the network is down: reconnecting fails until it is back
+            return
+        ws.connect_to_server()
+        sockets.append(ws)
+
+    page.route_web_socket(re.compile(r"/ws/console$"), route)
+    log_in(page, product, "operator1", "operator")
+    link = page.locator("#link-state")
+    expect(link).to_have_text("已连接")
+    before = uuid.uuid4().hex[:8]
+    product.send_sms(f"小区路灯不亮 {before}", sender="+8613700137001")
+    expect(_queue_item(page, before)).to_be_visible()
+
+    state["cut"] = True
+    for ws in sockets:
+        ws.close()
+    expect(link).to_have_text(re.compile("连接中断"))
+    missed = [uuid.uuid4().hex[:8] for _ in range(2)]
+    for n, tag in enumerate(missed):
+        product.send_sms(f"停水没有通知 {tag}", sender=f"+861380013800{n}")
+    expect(_queue_item(page, missed[0])).to_have_count(0)  # nothing can arrive while the link is down
+
+    state["cut"] = False
+    restored = time.monotonic()
+    expect(link).to_have_text("已连接", timeout=RECONNECT_TIMEOUT_MS)
+    for tag in missed:
+        expect(_queue_item(page, tag)).to_be_visible()
+    print(f"console caught up {time.monotonic() - restored:.2f} s after the network came back")
+    after = uuid.uuid4().hex[:8]
+    product.send_sms(f"垃圾清运不及时 {after}", sender="+8613900139009")
+    expect(_queue_item(page, after)).to_be_visible(timeout=SMS_TO_QUEUE_SECONDS * 1000)  # live again
+
+
+def test_a_call_taken_by_keyboard_gets_suggestions_and_is_merged_into_the_open_order(
+    product: Product, browser: Browser, requests: Requests, shots: Path
+) -> None:
+    page = _page(browser, requests)
+    log_in(page, product, "operator1", "operator")
+    expect(page.locator("#link-state")).to_have_text("已连接")
+    tag = uuid.uuid4().hex[:8]
+    text = f"睢阳区古城街道文化路菜市场门口占道经营堵塞交通 {tag}"
+    product.send_sms(text, sender="+8613600136111")
+    first = _queue_item(page, tag)
+    expect(first).to_be_visible()
+    open_number = first.locator(".number").inner_text()
+
+    page.keyboard.press("Alt+N")
+    expect(page.locator("#order-number")).to_have_text("（新工单）")
+    expect(page.locator("#f-content")).to_be_focused()
+    page.keyboard.type(text)
+    expect(page.locator("#s-categories .chip").first).to_be_visible()  # suggestions as the operator types
+    expect(page.locator("#s-territory")).to_contain_text("睢阳区")
+    similar = page.locator("#similar li", has_text=open_number)
+    expect(similar).to_be_visible()
+    screenshot(page, shots, "console-order")
+    similar.get_by_role("button", name="并入此单").click()
+    expect(page.locator("#order-status")).to_have_text("已并单")
+
+
+def test_administrators_see_accounts_categories_catalogue_and_masked_channel_secrets(
+    product: Product, browser: Browser, requests: Requests, shots: Path
+) -> None:
+    admin = _page(browser, requests)
+    log_in(admin, product, "admin1", "system_admin")
+    admin.get_by_role("tab", name="渠道").click()
+    sms = admin.locator("#tab-channels tr", has_text="短信")
+    expect(sms).to_contain_text("已配置")
+    expect(admin.locator("#tab-channels")).not_to_contain_text("browser-twilio-auth-token")
+    admin.get_by_role("tab", name="派单目录").click()
+    expect(admin.locator("#tab-catalogue tbody tr").first).to_be_visible()
+    screenshot(admin, shots, "admin")
+
+    security = _page(browser, requests)
+    log_in(security, product, "security1", "security_admin")
+    security.get_by_role("tab", name="用户与角色").click()
+    name = "op" + uuid.uuid4().hex[:6]
+    form = security.locator("#user-form")
+    form.get_by_label("用户名").fill(name)
+    form.get_by_label("姓名").fill("新话务员")
+    form.get_by_label("角色").select_option("operator")
+    form.get_by_label("初始密码").fill("Initial-Passw0rd!")
+    form.get_by_role("button", name="新建账号").click()
+    expect(security.locator("#users tr", has_text=name)).to_contain_text("话务员")
+
+    auditor = _page(browser, requests)
+    log_in(auditor, product, "auditor1", "auditor")
+    expect(auditor.locator("#au-rows tr", has_text="user.created")).to_contain_text("security1")
+    screenshot(auditor, shots, "audit")
