@@ -36,6 +36,7 @@ bench: $(VENV)/.test-deps
 	$(BIN)/python -m bench.intake
 	$(BIN)/python -m bench.sla_sweep
 	$(BIN)/python -m bench.suggest
+	$(BIN)/python -m bench.kb
 
 lint: $(VENV)/.test-deps
 	$(BIN)/ruff check .

@@ -15,6 +15,7 @@ from hotline.seed.catalogue import load_catalogue
 from hotline.seed.city import load_categories, load_units
 from hotline.seed.orders import build_orders
 from hotline.tickets.models import Ticket
+from knowledge_base.seed import load_demo_knowledge
 
 
 async def seed(settings: Settings, *, orders: int, data_dir: Path) -> dict[str, Any]:
@@ -27,6 +28,7 @@ async def seed(settings: Settings, *, orders: int, data_dir: Path) -> dict[str, 
             units = await load_units(session)
             categories = await load_categories(session, units)
             rules = await load_catalogue(session, units)
+            knowledge = await load_demo_knowledge(session, units)
             accounts = await load_accounts(session, units, password, reset=given is not None)
             existing = (await session.execute(select(func.count()).select_from(Ticket))).scalar_one()
             built = 0 if existing else await build_orders(session, units=units, data_dir=data_dir, count=orders)
@@ -38,6 +40,7 @@ async def seed(settings: Settings, *, orders: int, data_dir: Path) -> dict[str, 
         "catalogue_rules_added": rules,
         "accounts_created": accounts,
         "orders_created": built,
+        **knowledge,
     }
     if given is None and accounts:
         summary["demo_password"] = password  # shown once: HOTLINE_DEMO_PASSWORD was not set

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import httpx
 
+from hotline.db import Database
+from knowledge_base.live_index import LiveIndex
+from knowledge_base.seed import load_demo_knowledge
 from tests.conftest import City, login
 from tests.knowledge_base.helpers import publish_entry
 
@@ -29,3 +32,12 @@ async def test_citizens_find_published_answers(app_client: httpx.AsyncClient, st
 async def test_case_lookup_says_so_when_the_platform_is_not_linked(app_client: httpx.AsyncClient) -> None:
     page = await app_client.get("/faq/cases", params={"application_no": "SQ2026110100123"})
     assert page.status_code == 200 and "未配置政务服务平台接口" in page.text
+
+
+async def test_the_demo_city_has_answers_to_search(db: Database, city: City) -> None:
+    async with db.session() as session:
+        assert (await load_demo_knowledge(session, city.units))["kb_entries_added"] > 0
+    async with db.session() as session:
+        assert await load_demo_knowledge(session, city.units) == {"kb_entries_added": 0, "service_items_added": 0}
+    hits = await LiveIndex(db).search("租房能取公积金吗")
+    assert hits and hits[0].question == "租房可以提取住房公积金吗？"
