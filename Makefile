@@ -34,6 +34,7 @@ test: $(VENV)/.test-deps
 # Benchmarks start what they need on this machine (local PostgreSQL) and write docs/PERFORMANCE.md.
 bench: $(VENV)/.test-deps
 	$(BIN)/python -m bench.intake
+	$(BIN)/python -m bench.fanout
 	$(BIN)/python -m bench.sla_sweep
 	$(BIN)/python -m bench.suggest
 	$(BIN)/python -m bench.kb

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from datetime import datetime
 from typing import Annotated
 from urllib.parse import urlsplit
 
@@ -128,10 +127,6 @@ async def _console_user(websocket: WebSocket) -> CurrentUser | None:
     return resolved[0]
 
 
-def _default(value: object) -> str:
-    return value.isoformat() if isinstance(value, datetime) else str(value)
-
-
 @router.websocket("/ws/console")
 async def console_socket(websocket: WebSocket) -> None:
     """Push every console and order event to a logged-in hotline member, as JSON text frames."""
@@ -157,6 +152,4 @@ async def console_socket(websocket: WebSocket) -> None:
 
 async def _forward(websocket: WebSocket, subscription: object) -> None:
     async for event in subscription:  # type: ignore[attr-defined]
-        await websocket.send_text(
-            json.dumps({"channel": event.channel, **event.payload}, default=_default, ensure_ascii=False)
-        )
+        await websocket.send_text(event.as_json)  # encoded once per event, not once per console

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from datetime import datetime
+from functools import cached_property
 from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -19,6 +22,15 @@ class BusEvent:
 
     channel: str
     payload: dict[str, Any] = field(default_factory=dict)
+
+    @cached_property
+    def as_json(self) -> str:
+        """The event as one JSON text frame, ``{"channel": ..., **payload}``: encoded once for every console."""
+        return json.dumps({"channel": self.channel, **self.payload}, default=_json_default, ensure_ascii=False)
+
+
+def _json_default(value: object) -> str:
+    return value.isoformat() if isinstance(value, datetime) else str(value)
 
 
 class Subscription(Protocol):
