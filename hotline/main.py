@@ -28,6 +28,7 @@ from hotline.supervision import calendars, policy
 from hotline.supervision.endpoints import router as supervision_router
 from hotline.surveys.endpoints import router as surveys_router
 from hotline.surveys.endpoints import voice_webhook as survey_call_router
+from hotline.tickets.attachment_endpoints import router as attachments_router
 from hotline.tickets.endpoints import router as tickets_router
 from hotline.units.endpoints import router as units_router
 from knowledge_base.routers import routers as kb_routers
@@ -83,7 +84,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(calls_router)
     for router in kb_routers:
         app.include_router(router)
-    for router in (admin_router, audit_router, reports_router):
+    for router in (admin_router, audit_router, reports_router, attachments_router):
         app.include_router(router)
     app.include_router(web_router)
     app.include_router(console_router)

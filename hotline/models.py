@@ -11,7 +11,14 @@ from hotline.citizens.models import ChannelIdentity, Citizen
 from hotline.outbox.models import OutboxMessage
 from hotline.supervision.models import CalendarYear, JobRun, SlaAlert, SupervisionOrder, TimeLimitPolicy
 from hotline.surveys.models import CallbackSurvey, SurveyResponse, SurveySamplingRule
-from hotline.tickets.models import Ticket, TicketAssignment, TicketEvent, TicketNumberCounter, TicketReturn
+from hotline.tickets.models import (
+    Ticket,
+    TicketAssignment,
+    TicketAttachment,
+    TicketEvent,
+    TicketNumberCounter,
+    TicketReturn,
+)
 from hotline.units.models import Unit
 from knowledge_base.models import (
     KbEntry,
@@ -61,6 +68,7 @@ __all__ = [
     "MessageAttachment",
     "Ticket",
     "TicketAssignment",
+    "TicketAttachment",
     "TicketEvent",
     "TicketNumberCounter",
     "TicketReturn",

@@ -17,7 +17,7 @@ from hotline.channels.outbound import notify_citizen
 from hotline.errors import Conflict, InvalidInput, NotFound
 from hotline.supervision import calendars, clock
 from hotline.supervision.policy import Stage, dispatch_deadlines, stage_deadline
-from hotline.tickets import repository
+from hotline.tickets import attachments, repository
 from hotline.tickets.history import record_history
 from hotline.tickets.lifecycle import OPEN_STATUSES, Action, Actor, Outcome, Status
 from hotline.tickets.models import AssignmentRole, Ticket, TicketAssignment
@@ -174,14 +174,23 @@ async def _assist_reply(step: Step) -> dict[str, Any]:
     units = await units_by_id(step.session, [a.unit_id for a in mine])
     assignment = next(a for a in mine if step.actor.covers(units[a.unit_id].path))
     assignment.reply, assignment.replied_at = step.text, step.now
-    return {"unit_id": assignment.unit_id, "unit_name": units[assignment.unit_id].name, "reply": step.text}
+    files = await attachments.for_reply(step.session, ticket_id=ticket.id, ids=step.params.get("attachment_ids") or [])
+    return {
+        "unit_id": assignment.unit_id,
+        "unit_name": units[assignment.unit_id].name,
+        "reply": step.text,
+        "attachment_ids": files,
+    }
 
 
 async def _reply(step: Step) -> dict[str, Any]:
     ticket = step.ticket
+    files = await attachments.for_reply(
+        step.session, ticket_id=ticket.id or 0, ids=step.params.get("attachment_ids") or []
+    )
     ticket.reply, ticket.replied_at = step.text, step.now
     ticket.reply_review_due_at = _stage_due(ticket, "reply_review", step.now)
-    return {"reply": step.text, "review_due_at": _iso(ticket.reply_review_due_at)}
+    return {"reply": step.text, "review_due_at": _iso(ticket.reply_review_due_at), "attachment_ids": files}
 
 
 def _stage_due(ticket: Ticket, stage: Stage, start: datetime) -> datetime:

@@ -197,13 +197,13 @@ async def sub_dispatch(ticket_id: int, body: SubDispatchIn, user: User, db: DB) 
 @router.post("/{ticket_id}/assist-reply", response_model=TicketDetail)
 async def assist_reply(ticket_id: int, body: ReplyIn, user: User, db: DB) -> TicketDetail:
     """An assisting unit reports its part to the lead unit."""
-    return await _act(db, user, ticket_id, Action.ASSIST_REPLY, body.reply)
+    return await _act(db, user, ticket_id, Action.ASSIST_REPLY, body.reply, attachment_ids=body.attachment_ids)
 
 
 @router.post("/{ticket_id}/reply", response_model=TicketDetail)
 async def reply(ticket_id: int, body: ReplyIn, user: User, db: DB) -> TicketDetail:
     """The lead unit replies with the result (回复); it goes to review."""
-    return await _act(db, user, ticket_id, Action.REPLY, body.reply)
+    return await _act(db, user, ticket_id, Action.REPLY, body.reply, attachment_ids=body.attachment_ids)
 
 
 @router.post("/{ticket_id}/approve-reply", response_model=TicketDetail)

@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Column, Index, Text, UniqueConstraint
+from sqlalchemy import Column, Index, LargeBinary, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from hotline.db_types import JSONDocument, UTCDateTime, utcnow
@@ -176,3 +176,20 @@ class TicketReturn(SQLModel, table=True):
     judged_wrong: str | None = Field(default=None, max_length=16)  # unit, dispatcher or catalogue
     wrong_unit_id: int | None = Field(default=None, foreign_key="units.id", index=True)
     wrong_user_id: int | None = Field(default=None, foreign_key="users.id", index=True)
+
+
+class TicketAttachment(SQLModel, table=True):
+    """A file staff added to an order, e.g. a photo of the repaired road with a unit's reply."""
+
+    __tablename__ = "ticket_attachments"
+
+    id: int | None = Field(default=None, primary_key=True)
+    ticket_id: int = Field(foreign_key="tickets.id", index=True)
+    unit_id: int | None = Field(default=None, foreign_key="units.id")  # the uploader's unit; none: the hotline
+    uploaded_by_id: int | None = Field(default=None, foreign_key="users.id")
+    filename: str = Field(max_length=255)
+    content_type: str = Field(max_length=127)
+    size: int
+    sha256: str = Field(max_length=64)
+    content: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))

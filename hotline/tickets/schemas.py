@@ -65,6 +65,9 @@ class ReturnIn(ReasonIn):
 
 class ReplyIn(BaseModel):
     reply: str = Field(max_length=MAX_TEXT)
+    attachment_ids: list[int] = Field(
+        default_factory=list, max_length=20, description="files added first with POST /api/v1/tickets/{id}/attachments"
+    )
 
 
 class AnswerIn(BaseModel):

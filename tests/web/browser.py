@@ -8,7 +8,6 @@ every request it makes is recorded so a test can show that nothing left the prod
 from __future__ import annotations
 
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -75,6 +74,13 @@ class Product:
 
     def __post_init__(self) -> None:
         self.netloc = urlsplit(self.base).netloc
+
+    def api(self, username: str) -> httpx.Client:
+        """An API client logged in as ``username`` (bearer token)."""
+        response = httpx.post(self.base + "/api/v1/auth/login", json={"username": username, "password": PASSWORD})
+        assert response.status_code == 200, response.text
+        token = response.json()["access_token"]
+        return httpx.Client(base_url=self.base, headers={"Authorization": f"Bearer {token}"}, timeout=15)
 
     def send_sms(self, body: str, sender: str = "+8613600136000") -> float:
         """Post a Twilio-signed SMS to the real webhook; returns the instant it was sent."""
@@ -182,7 +188,3 @@ def screenshot_folder(tmp: Path) -> Path:
     """``HOTLINE_SCREENSHOT_DIR`` (e.g. docs/screenshots, to refresh the README's pictures), else a temp folder."""
     chosen = os.environ.get("HOTLINE_SCREENSHOT_DIR")
     return Path(chosen) if chosen else tmp / "screenshots"
-
-
-def chromium_path() -> str:
-    return str(CHROMIUM if CHROMIUM.exists() else shutil.which("chromium") or CHROMIUM)

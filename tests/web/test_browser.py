@@ -28,6 +28,7 @@ from tests.web.browser import (
 
 SMS_TO_QUEUE_SECONDS = 2.0
 RECONNECT_TIMEOUT_MS = 15_000
+KB_FIRST_QUERY_MS = 15_000  # the first search after a publish rebuilds the index
 
 
 @pytest.fixture(scope="module")
@@ -110,11 +111,14 @@ def test_an_sms_becomes_an_order_a_department_handles_and_a_supervisor_reviews(
     department.get_by_role("button", name="签收").click()
     expect(department.locator("#wd-status")).to_have_text("办理中")
     department.get_by_label("办理结果").fill("已联系施工单位，夜间停止施工，并安排执法人员巡查。")
+    photo = {"name": "现场照片.png", "mimeType": "image/png", "buffer": b"\x89PNG\r\n\x1a\n" + bytes(64)}
+    department.get_by_label("附件（照片、PDF、Word 等，可多选）").set_input_files([photo])  # type: ignore[list-item]
     department.evaluate("window.scrollTo(0, 0)")
     screenshot(department, shots, "workbench")
     department.get_by_role("button", name="提交回复").click()
     expect(department.locator("#wd-status")).to_have_text("回复审核")
     expect(department.get_by_role("button", name="提交回复")).to_be_hidden()  # nothing more to do here
+    expect(department.locator("#wd-files a", has_text="现场照片.png")).to_be_visible()
 
     supervisor = _page(browser, requests)
     log_in(supervisor, product, "supervisor1", "supervisor")
@@ -130,6 +134,7 @@ def test_an_sms_becomes_an_order_a_department_handles_and_a_supervisor_reviews(
     history = supervisor.locator("#s-detail .history")
     for step in ("派单", "签收", "回复"):
         expect(history).to_contain_text(step)
+    expect(supervisor.locator("#s-detail .files a", has_text="现场照片.png")).to_be_visible()  # the reply's photo
     review.get_by_role("button", name="审核通过").click()
     expect(supervisor.locator("#toast")).to_contain_text("审核通过")
     expect(review).to_have_count(0)
@@ -201,6 +206,35 @@ def test_a_call_taken_by_keyboard_gets_suggestions_and_is_merged_into_the_open_o
     screenshot(page, shots, "console-order")
     similar.get_by_role("button", name="并入此单").click()
     expect(page.locator("#order-status")).to_have_text("已并单")
+
+
+def test_an_operator_answers_a_call_directly_with_a_knowledge_base_answer(
+    product: Product, browser: Browser, requests: Requests
+) -> None:
+    tag = uuid.uuid4().hex[:6]
+    with product.api("supervisor1") as api:
+        entry = api.post(
+            "/api/v1/kb/entries",
+            json={"question": f"居住证{tag}怎么办理", "answer": f"携带身份证和居住证明到社区警务室申请，答复{tag}。"},
+        )
+        assert entry.status_code == 201, entry.text
+        for step in ("submit", "publish"):
+            assert api.post(f"/api/v1/kb/entries/{entry.json()['id']}/{step}", json={}).status_code == 200
+    page = _page(browser, requests)
+    log_in(page, product, "operator1", "operator")
+    page.keyboard.press("Alt+N")
+    page.get_by_label("诉求人电话").fill("13800138555")
+    page.get_by_label("诉求内容").fill(f"想问一下居住证{tag}怎么办理")
+    answer = page.locator("#kb-results li", has_text=f"居住证{tag}")
+    expect(answer).to_be_visible(timeout=KB_FIRST_QUERY_MS)
+    answer.get_by_role("button", name="采用答复").click()
+    expect(page.get_by_label("答复内容（直接办结时必填）")).to_have_value(re.compile(f"答复{tag}"))
+    page.keyboard.press("Alt+A")
+    expect(page.locator("#order-status")).to_have_text("已回复")
+    number = page.locator("#order-number").inner_text()
+    with product.api("supervisor1") as api:
+        order = api.get("/api/v1/tickets", params={"q": number}).json()["items"][0]
+        assert api.get(f"/api/v1/tickets/{order['id']}").json()["answer"].endswith(f"答复{tag}。")
 
 
 def test_administrators_see_accounts_categories_catalogue_and_masked_channel_secrets(

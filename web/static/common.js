@@ -91,5 +91,23 @@
         el("strong", {}, e.label || e.type), e.reason ? "：" + e.reason : "")));
   }
 
-  window.Hotline = { api, el, time, toast, debounce, deadlineClass, LEVEL_LABELS, EVENT_LABELS, history, ApiError };
+  async function upload(ticketId, file) {
+    const body = new FormData();
+    body.append("file", file, file.name);
+    const response = await fetch("/api/v1/tickets/" + ticketId + "/attachments", { method: "POST", credentials: "same-origin", body: body });
+    const data = await response.json().catch(() => null);
+    if (!response.ok) throw new ApiError(response.status, (data && data.message_zh) || "附件上传失败");
+    return data;
+  }
+
+  // The files of an order as download links (empty when there are none or they cannot be read).
+  async function files(ticketId) {
+    let items = [];
+    try { items = await api("GET", "/api/v1/tickets/" + ticketId + "/attachments"); } catch (err) { items = []; }
+    return el("ul", { class: "files" }, items.length ? items.map((a) =>
+      el("li", {}, el("a", { href: a.url, download: a.filename }, a.filename), " (" + Math.ceil(a.size / 1024) + " KB)"))
+      : el("li", { class: "empty" }, "无附件"));
+  }
+
+  window.Hotline = { api, upload, files, el, time, toast, debounce, deadlineClass, LEVEL_LABELS, EVENT_LABELS, history, ApiError };
 })();

@@ -186,6 +186,7 @@
         H.el("dl", { class: "facts" },
           H.el("dt", {}, "渠道"), H.el("dd", {}, t.channel), H.el("dt", {}, "承办单位"), H.el("dd", {}, t.lead_unit_name || "—"),
           H.el("dt", {}, "办理时限"), H.el("dd", {}, H.time(t.due_at)), H.el("dt", {}, "回复"), H.el("dd", {}, t.reply || t.answer || "—")),
+        H.el("h4", {}, "附件"), await H.files(t.id),
         H.el("h4", {}, "完整办理经过"), H.history(t.events));
       box.focus();
     } catch (err) { H.toast(err.message, "error"); }

@@ -155,16 +155,13 @@
     fields.category.focus();
   }
 
-  const suggestNow = H.debounce(async function () {
+  const suggestNow = H.debounce(function () {
     const content = fields.content.value.trim();
     if (!content) return;
     const seq = ++suggestSeq;
-    try {
-      const s = await H.api("POST", "/api/v1/routing/suggest", { content: content, address: fields.address.value.trim() || null });
-      if (seq === suggestSeq) apply(s);
-    } catch (err) {
-      note(err.message);
-    }
+    H.api("POST", "/api/v1/routing/suggest", { content: content, address: fields.address.value.trim() || null })
+      .then((s) => { if (seq === suggestSeq) apply(s); })
+      .catch((err) => note(err.message));
     searchKb(content.slice(0, 100));
     similar({ text: content, phone: fields.phone.value.trim() || undefined });
   }, SUGGEST_DELAY);

@@ -93,6 +93,7 @@
     $("wd-actions").querySelector('[data-action="accept"]').hidden = !t.allowed_actions.includes("accept");
     for (const form of document.querySelectorAll("#wd-body form.subform")) form.hidden = !t.allowed_actions.includes(form.dataset.action);
     $("wd-history").replaceChildren(H.history(t.events));
+    H.files(t.id).then((list) => { if (current && current.id === t.id) $("wd-files").replaceChildren(list); });
     for (const row of document.querySelectorAll("#wb-rows tr")) row.classList.toggle("selected", Number(row.dataset.ticketId) === t.id);
     error("");
   }
@@ -144,7 +145,10 @@
   submit("wd-reply", () => {
     const text = $("wd-reply-text").value.trim();
     if (!text) { error("请填写办理结果"); $("wd-reply-text").focus(); return; }
-    act("reply", { reply: text }, "已回复");
+    const chosen = Array.from($("wd-reply-files").files);
+    Promise.all(chosen.map((file) => H.upload(current.id, file)))
+      .then((uploaded) => act("reply", { reply: text, attachment_ids: uploaded.map((a) => a.id) }, "已回复"))
+      .catch((err) => error(err.message));
   });
   submit("wb-filter", loadList);
   $("wb-status").addEventListener("change", loadList);
