@@ -32,3 +32,4 @@ Staff = Annotated[
     CurrentUser,
     Depends(require_roles(Role.OPERATOR, Role.DISPATCHER, Role.SUPERVISOR, Role.DEPARTMENT_STAFF, Role.SYSTEM_ADMIN)),
 ]
+Hotline = Annotated[CurrentUser, Depends(require_roles(Role.OPERATOR, Role.DISPATCHER, Role.SUPERVISOR))]

@@ -5,12 +5,15 @@ from __future__ import annotations
 import time
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from sqlalchemy import func
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
+from hotline.audit.service import record
+from hotline.auth.service import CurrentUser
 from hotline.db_types import utcnow
-from hotline.deps import DB, User
+from hotline.deps import DB, User, client_ip
 from hotline.errors import InvalidInput, NotFound
 from hotline.tickets import repository as tickets
 from knowledge_base import service
@@ -143,9 +146,10 @@ async def submit(entry_id: int, _body: WorkflowIn, user: Editor, db: DB) -> Entr
 
 
 @router.post("/entries/{entry_id}/publish", response_model=EntryView)
-async def publish(entry_id: int, _body: WorkflowIn, user: Editor, db: DB, index: Index) -> EntryView:
+async def publish(entry_id: int, body: WorkflowIn, request: Request, user: Editor, db: DB, index: Index) -> EntryView:
     async with db.session() as session:
         entry = await service.publish(session, user=user, entry_id=entry_id, now=utcnow())
+        _audit(session, request, user, "kb_entry.published", entry, body.comment)
     index.mark_stale()
     return entry_view(entry)
 
@@ -157,9 +161,10 @@ async def send_back(entry_id: int, _body: WorkflowIn, user: Editor, db: DB) -> E
 
 
 @router.post("/entries/{entry_id}/retire", response_model=EntryView)
-async def retire(entry_id: int, _body: WorkflowIn, user: Editor, db: DB, index: Index) -> EntryView:
+async def retire(entry_id: int, body: WorkflowIn, request: Request, user: Editor, db: DB, index: Index) -> EntryView:
     async with db.session() as session:
         entry = await service.retire(session, user=user, entry_id=entry_id, now=utcnow())
+        _audit(session, request, user, "kb_entry.retired", entry, body.comment)
     index.mark_stale()
     return entry_view(entry)
 
@@ -189,13 +194,29 @@ async def diff(
 
 
 @router.post("/entries/{entry_id}/rollback", response_model=EntryView)
-async def rollback(entry_id: int, body: RollbackIn, user: Editor, db: DB) -> EntryView:
+async def rollback(entry_id: int, body: RollbackIn, request: Request, user: Editor, db: DB) -> EntryView:
     """Bring back an earlier version's content as the next version (a draft, to submit and publish)."""
     async with db.session() as session:
         entry = await service.rollback(
             session, user=user, entry_id=entry_id, version=body.version, comment=body.comment, now=utcnow()
         )
+        _audit(session, request, user, "kb_entry.rolled_back", entry, f"v{body.version}")
     return entry_view(entry)
+
+
+def _audit(
+    session: AsyncSession, request: Request, user: CurrentUser, action: str, entry: KbEntry, note: str | None
+) -> None:
+    record(
+        session,
+        action=action,
+        actor_id=user.id,
+        actor_username=user.username,
+        object_type="kb_entry",
+        object_id=entry.id,
+        detail={"version": entry.version, "published_version": entry.published_version, "note": note},
+        client_ip=client_ip(request),
+    )
 
 
 def entry_view(entry: KbEntry) -> EntryView:

@@ -12,7 +12,7 @@ from hotline.db_types import utcnow
 from hotline.deps import DB
 from hotline.tickets.models import Ticket
 from knowledge_base import proposals
-from knowledge_base.deps import Index, Staff, Supervisor
+from knowledge_base.deps import Hotline, Index, Supervisor
 from knowledge_base.models import KbEntry, KbProposal, ProposalStatus
 from knowledge_base.schemas import ProposalDecisionIn, ProposalView
 
@@ -21,7 +21,7 @@ router = APIRouter(prefix="/proposals")
 
 @router.get("", response_model=list[ProposalView])
 async def list_proposals(
-    _: Staff,
+    _: Hotline,
     db: DB,
     status: ProposalStatus = ProposalStatus.PENDING,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,

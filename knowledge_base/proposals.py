@@ -34,7 +34,10 @@ def question_of(ticket: Ticket) -> str:
 
 
 async def closed_without_proposal(session: AsyncSession, *, limit: int = DEFAULT_BATCH) -> list[Ticket]:
-    """Consultations closed (or archived) with an answer that have proposed nothing yet, oldest first."""
+    """Consultations closed (or archived) with an answer that have proposed nothing yet, oldest first.
+
+    Confidential orders are left out: their wording may identify the citizen.
+    """
     proposed = select(KbProposal.ticket_id)
     rows = await session.execute(
         select(Ticket)
@@ -42,6 +45,7 @@ async def closed_without_proposal(session: AsyncSession, *, limit: int = DEFAULT
             col(Ticket.request_type) == RequestType.CONSULTATION,
             col(Ticket.status).in_(CLOSED_STATUSES),
             col(Ticket.answer).is_not(None),
+            col(Ticket.confidential).is_(False),  # a confidential request never feeds a shared answer
             col(Ticket.id).not_in(proposed),
         )
         .order_by(col(Ticket.closed_at), col(Ticket.id))

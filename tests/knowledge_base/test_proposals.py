@@ -5,6 +5,7 @@ from __future__ import annotations
 import httpx
 
 from hotline.db import Database
+from hotline.tickets.models import Ticket
 from knowledge_base.live_index import LiveIndex
 from knowledge_base.tasks import propose_drafts
 from tests.conftest import City, login
@@ -82,3 +83,17 @@ async def test_a_duplicate_question_becomes_a_similar_phrasing_of_the_existing_e
 
     refused = await app_client.post(f"/api/v1/kb/proposals/{proposal['id']}/merge", headers=operator, json={})
     assert refused.status_code == 403
+
+
+async def test_confidential_consultations_propose_nothing(
+    app_client: httpx.AsyncClient, staff: dict, city: City, db: Database
+) -> None:
+    operator = await login(app_client, "operator1")
+    ticket_id = await closed_consultation(app_client, operator, "我想咨询一下举报人的保护政策", "依法为举报人保密。")
+    async with db.session() as session:
+        ticket = await session.get(Ticket, ticket_id)
+        assert ticket is not None
+        ticket.confidential = True
+    assert await propose_drafts(db, LiveIndex(db), min_score=MIN_SCORE) == {"proposed": 0, "duplicates": 0}
+    dept = await login(app_client, "dept_zhujian1")
+    assert (await app_client.get("/api/v1/kb/proposals", headers=dept)).status_code == 403
