@@ -18,6 +18,8 @@ from hotline.events.bus import EventBus, take_pending
 
 SQLITE_BUSY_TIMEOUT_SECONDS = 30
 READONLY = "hotline_readonly"
+AUTOCOMMIT_ENGINE = "hotline_autocommit_engine"  # session.info key: short statements outside the transaction
+AUTOCOMMIT_POOL_SIZE = 4
 
 
 def async_url(url: str) -> URL:
@@ -74,7 +76,16 @@ class Database:
         self.url = url
         self.bus = bus
         self.engine = create_engine(url, **kwargs)
-        self._writer = async_sessionmaker(self.engine, expire_on_commit=False)
+        # PostgreSQL: a small pool of its own for statements that must commit at once, such as taking the
+        # day's next order number; its own pool, so that a request holding a connection never waits on itself.
+        self.autocommit_engine = (
+            None
+            if is_sqlite(self.engine)
+            else create_engine(url, pool_size=AUTOCOMMIT_POOL_SIZE, max_overflow=0, isolation_level="AUTOCOMMIT")
+        )
+        self._writer = async_sessionmaker(
+            self.engine, expire_on_commit=False, info={AUTOCOMMIT_ENGINE: self.autocommit_engine}
+        )
         self._reader = async_sessionmaker(self.engine.execution_options(**{READONLY: True}), expire_on_commit=False)
         # SQLite lets one transaction write at a time; queueing writers here, in order, is fairer and
         # faster than letting them spin on the file lock's busy handler.
@@ -105,3 +116,5 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+        if self.autocommit_engine is not None:
+            await self.autocommit_engine.dispose()

@@ -116,8 +116,8 @@ async def receive(
     )
     if message_id is None:
         return await _repeat(session, message.channel, external_id)
-    citizen = await _citizen(session, message.sender)
-    if message.opens_ticket and citizen is not None and citizen.id is not None:
+    citizen, first_contact = await _citizen(session, message.sender)
+    if message.opens_ticket and citizen is not None and citizen.id is not None and not first_contact:
         answer = await survey_answers.take_message(
             session, channel=message.channel, citizen_id=citizen.id, message_id=message_id, body=body, now=now
         )
@@ -135,7 +135,8 @@ async def receive(
             )
     ticket, new_ticket = None, False
     if message.opens_ticket:
-        ticket, new_ticket = await _attach_or_register(session, message, body, citizen, now - attach_window, now)
+        known = None if first_contact else citizen  # a first contact has no orders to attach to yet
+        ticket, new_ticket = await _attach_or_register(session, message, body, citizen, known, now - attach_window, now)
     await repository.link_message(
         session,
         message_id=message_id,
@@ -179,33 +180,44 @@ async def _repeat(session: AsyncSession, channel: str, external_id: str) -> Rece
     )
 
 
-async def _citizen(session: AsyncSession, sender: Identity | None) -> Citizen | None:
-    """The sender's citizen record, created on first contact, and locked for this intake."""
+async def _citizen(session: AsyncSession, sender: Identity | None) -> tuple[Citizen | None, bool]:
+    """The sender's citizen record, locked for this intake, and whether it was created by this message.
+
+    A citizen created here needs no lock: no one else sees the row before this transaction commits,
+    and a concurrent first message from the same sender waits on the identity's unique key.
+    """
     if sender is None:
-        return None
+        return None, False
     value = clean(sender.value, MAX_IDENTITY).strip()
     if not value:
         raise InvalidInput("缺少发送方", "the sender is missing")
     name = clean_or_none(sender.name, MAX_NAME)
     try:
         async with session.begin_nested():
-            citizen = await citizens.identify(session, kind=sender.kind, value=value, name=name)
+            citizen, created = await citizens.identify_or_create(session, kind=sender.kind, value=value, name=name)
     except IntegrityError:  # the same new sender wrote twice at once; the other intake created them
-        citizen = await citizens.identify(session, kind=sender.kind, value=value, name=name)
+        citizen, created = await citizens.identify_or_create(session, kind=sender.kind, value=value, name=name)
     assert citizen.id is not None
-    await repository.lock_citizen(session, citizen_id=citizen.id)
-    return citizen
+    if not created:
+        await repository.lock_citizen(session, citizen_id=citizen.id)
+    return citizen, created
 
 
 async def _attach_or_register(
-    session: AsyncSession, message: InboundMessage, body: str, citizen: Citizen | None, since: datetime, now: datetime
+    session: AsyncSession,
+    message: InboundMessage,
+    body: str,
+    citizen: Citizen | None,
+    known: Citizen | None,
+    since: datetime,
+    now: datetime,
 ) -> tuple[Ticket, bool]:
-    """The order this message belongs to: a threaded one, the citizen's recent open one, or a new one."""
-    if citizen is not None and citizen.id is not None:
-        threaded = await _threaded(session, message, citizen.id)
+    """The order this message belongs to: a threaded one, the known citizen's recent open one, or a new one."""
+    if known is not None and known.id is not None:
+        threaded = await _threaded(session, message, known.id)
         if threaded is not None:
             return threaded, False
-        recent = await repository.recent_open_ticket(session, citizen_id=citizen.id, since=since)
+        recent = await repository.recent_open_ticket(session, citizen_id=known.id, since=since)
         if recent is not None:
             return recent, False
     data = TicketCreate(

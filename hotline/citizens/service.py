@@ -39,6 +39,13 @@ def normalize_identity(kind: IdentityKind, value: str) -> str:
 
 async def identify(session: AsyncSession, *, kind: IdentityKind, value: str, name: str | None = None) -> Citizen:
     """The citizen behind an identity, created on first contact."""
+    return (await identify_or_create(session, kind=kind, value=value, name=name))[0]
+
+
+async def identify_or_create(
+    session: AsyncSession, *, kind: IdentityKind, value: str, name: str | None = None
+) -> tuple[Citizen, bool]:
+    """The citizen behind an identity, and whether this is their first contact (just created)."""
     canonical = normalize_identity(kind, value)
     found = (
         await session.execute(
@@ -50,14 +57,14 @@ async def identify(session: AsyncSession, *, kind: IdentityKind, value: str, nam
     if found is not None:
         if name and not found.name:
             found.name = name
-        return found
+        return found, False
     citizen = Citizen(name=name)
     session.add(citizen)
     await session.flush()
     assert citizen.id is not None
     session.add(ChannelIdentity(citizen_id=citizen.id, kind=kind.value, value=canonical))
     await session.flush()
-    return citizen
+    return citizen, True
 
 
 async def identities_of(session: AsyncSession, *, citizen_id: int) -> list[ChannelIdentity]:

@@ -26,12 +26,13 @@ async def write_event(
     reason: str | None = None,
     payload: dict[str, Any] | None = None,
     at: datetime | None = None,
+    first: bool = False,
 ) -> TicketEvent:
-    """Append one event to an order's history and announce it once the transaction commits."""
+    """Append one event to an order's history (``first``: the order is new) and announce it after the commit."""
     assert ticket.id is not None
     event = TicketEvent(
         ticket_id=ticket.id,
-        seq=await repository.next_event_seq(session, ticket_id=ticket.id),
+        seq=1 if first else await repository.next_event_seq(session, ticket_id=ticket.id),
         action=action,
         actor_id=actor.user_id,
         actor_role=actor.role,

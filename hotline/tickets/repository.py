@@ -8,12 +8,13 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, and_, exists, false, func, or_, true, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlmodel import col, select
 
 from hotline.auth.models import HOTLINE_ROLES, Role
 from hotline.auth.service import CurrentUser
 from hotline.channels.models import Message
+from hotline.db import AUTOCOMMIT_ENGINE
 from hotline.supervision.models import SlaAlert
 from hotline.tickets.lifecycle import OPEN_STATUSES
 from hotline.tickets.models import Ticket, TicketAssignment, TicketEvent, TicketNumberCounter
@@ -190,5 +191,12 @@ async def next_number(session: AsyncSession, *, day: str) -> str:
         .on_conflict_do_update(index_elements=["day"], set_={"last": col(TicketNumberCounter.last) + 1})
         .returning(col(TicketNumberCounter.last))
     )
-    last = (await session.execute(statement)).scalar_one()
+    autocommit = session.info.get(AUTOCOMMIT_ENGINE)
+    if dialect == "postgresql" and isinstance(autocommit, AsyncEngine):
+        # In its own autocommitted statement: the day's counter row is locked for that statement only, not
+        # until the caller commits, which made every intake of the day wait for the one before it. An order
+        # whose transaction then fails leaves a gap in the day's numbers; numbers stay unique and increasing.
+        async with autocommit.connect() as connection:
+            return f"{day}{(await connection.execute(statement)).scalar_one():05d}"
+    last = (await session.execute(statement)).scalar_one()  # SQLite: one writer at a time anyway
     return f"{day}{last:05d}"

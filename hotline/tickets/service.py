@@ -84,6 +84,7 @@ async def create_ticket(
         from_status=None,
         payload={"channel": data.channel},
         at=now,
+        first=True,
     )
     return ticket
 
