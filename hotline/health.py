@@ -12,7 +12,10 @@ from hotline.db_types import utcnow
 from hotline.deps import DB, AppSettings
 from hotline.outbox.models import OutboxMessage, OutboxStatus
 from hotline.supervision.models import JobRun
+from hotline.tickets.lifecycle import Status
+from hotline.tickets.models import Ticket
 from hotline.timefmt import to_local
+from routing.models import TicketSuggestion
 
 router = APIRouter(tags=["health"])
 
@@ -43,7 +46,7 @@ async def readyz(db: DB, settings: AppSettings) -> JSONResponse:
 
 
 async def _background(session: AsyncSession) -> dict[str, object]:
-    """How far behind outbound delivery is, and when each periodic job (e.g. the sweep) last ran."""
+    """How far behind outbound delivery and classification are, and when each periodic job (e.g. the sweep) last ran."""
     now = utcnow()
     oldest = (
         await session.execute(
@@ -52,9 +55,20 @@ async def _background(session: AsyncSession) -> dict[str, object]:
             )
         )
     ).scalar()
+    unclassified = (
+        ~select(col(TicketSuggestion.ticket_id)).where(col(TicketSuggestion.ticket_id) == col(Ticket.id)).exists()
+    )
+    waiting = (
+        await session.execute(
+            select(func.min(Ticket.created_at)).where(
+                col(Ticket.status) == Status.REGISTERED, col(Ticket.merged_into_id).is_(None), unclassified
+            )
+        )
+    ).scalar()
     runs = (await session.execute(select(JobRun))).scalars()
     return {
         "outbox_backlog_seconds": int((now - oldest).total_seconds()) if oldest else 0,
+        "classification_backlog_seconds": int((now - waiting).total_seconds()) if waiting else 0,
         "jobs": {
             run.name: {
                 "last_finished_at": to_local(run.last_finished_at).isoformat() if run.last_finished_at else None,

@@ -23,6 +23,7 @@ from hotline.config import Settings, get_settings
 from hotline.db import Database
 from hotline.errors import DomainError
 from hotline.events.bus import create_bus
+from hotline.outbox.endpoints import router as outbox_router
 from hotline.reports.endpoints import router as reports_router
 from hotline.supervision import calendars, policy
 from hotline.supervision.endpoints import router as supervision_router
@@ -78,6 +79,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(router)
     for router in channels.routers:
         app.include_router(router)
+    app.include_router(outbox_router)
     app.include_router(surveys_router)
     app.include_router(survey_call_router)
     app.include_router(calls_webhooks)
