@@ -237,6 +237,34 @@ def test_an_operator_answers_a_call_directly_with_a_knowledge_base_answer(
         assert api.get(f"/api/v1/tickets/{order['id']}").json()["answer"].endswith(f"答复{tag}。")
 
 
+def test_a_unit_returns_an_order_with_a_reason_code_and_the_dispatcher_agrees(
+    product: Product, browser: Browser, requests: Requests
+) -> None:
+    with product.api("operator1") as api:
+        order = api.post(
+            "/api/v1/tickets", json={"content": "市区主干道路灯整排不亮", "citizen_phone": "13800138777"}
+        ).json()
+        unit = next(u for u in api.get("/api/v1/units").json() if u["code"] == "liangyuan")
+        assert api.post(f"/api/v1/tickets/{order['id']}/dispatch", json={"lead_unit_id": unit["id"]}).status_code == 200
+    department = _page(browser, requests)
+    log_in(department, product, "dept_liangyuan1", "department_staff")
+    department.locator("#wb-rows tr", has_text=order["number"]).click()
+    expect(department.locator("#wd-number")).to_have_text(order["number"])
+    returned = department.locator("#wd-return")
+    returned.get_by_label("退单原因").select_option(index=0)
+    returned.get_by_label("说明").fill("主干道路灯由市城管局维护，不属于区政府职责")
+    returned.get_by_role("button", name="提交退单").click()
+    expect(department.locator("#wd-status")).to_have_text("退单审核")
+
+    dispatcher = _page(browser, requests)
+    log_in(dispatcher, product, "dispatcher1", "operator")
+    dispatcher.get_by_role("link", name="督办看板").click()
+    card = dispatcher.locator("#rt-list li", has_text=order["number"])
+    card.get_by_role("button", name="同意退单").click()
+    expect(dispatcher.locator("#toast")).to_contain_text("已同意退单")
+    expect(card).to_have_count(0)
+
+
 def test_administrators_see_accounts_categories_catalogue_and_masked_channel_secrets(
     product: Product, browser: Browser, requests: Requests, shots: Path
 ) -> None:

@@ -6,6 +6,7 @@
   const $ = (id) => document.getElementById(id);
   const FONT = '"Noto Sans CJK SC", "Source Han Sans SC", "Microsoft YaHei", "PingFang SC", sans-serif';
   const REFRESH_MS = 60000;
+  const CHANNELS = Object.fromEntries(Array.from(document.querySelectorAll("#s-channel option")).filter((o) => o.value).map((o) => [o.value, o.textContent]));
   const charts = {};
 
   function chart(id) {
@@ -154,11 +155,34 @@
     if (!page.items.length) card(list, "暂无待研判的不满意评价").className = "empty";
   }
 
-  async function act(t, path, body, done) {
+  async function loadReturns() {
+    const list = $("rt-list");
+    const mayJudge = $("returns").dataset.role === "dispatcher";
+    let page;
+    try { page = await H.api("GET", "/api/v1/tickets?status=return_review&page_size=20"); } catch (err) { return; }
+    $("rt-count").textContent = page.total + " 件";
+    list.replaceChildren();
+    for (const t of page.items) {
+      const reason = reasonBox("不同意的理由");
+      card(list,
+        H.el("a", { href: "#s-detail", class: "number", onclick: (e) => { e.preventDefault(); detail(t.id); } }, t.number), " ",
+        t.title, H.el("small", {}, "（" + (t.lead_unit_name || "—") + " 退回）"),
+        mayJudge ? reason : null,
+        mayJudge ? H.el("span", { class: "actions" },
+          H.el("button", { type: "button", onclick: () => act(t, "approve-return", {}, "已同意退单", loadReturns) }, "同意退单"),
+          H.el("button", { type: "button", onclick: () => {
+            if (!reason.value.trim()) { H.toast("请填写不同意的理由", "error"); reason.focus(); return; }
+            act(t, "reject-return", { reason: reason.value.trim() }, "已驳回退单", loadReturns);
+          } }, "不同意")) : null);
+    }
+    if (!page.items.length) card(list, "暂无待审核的退单").className = "empty";
+  }
+
+  async function act(t, path, body, done, reload) {
     try {
       const r = await H.api("POST", "/api/v1/tickets/" + t.id + "/" + path, body);
       H.toast(done + "：" + r.number + " " + r.status_label);
-      loadReviews();
+      (reload || loadReviews)();
     } catch (err) { H.toast(err.message, "error"); }
   }
 
@@ -184,7 +208,7 @@
         H.el("h3", {}, t.number + " " + t.status_label),
         H.el("p", { class: "content" }, t.content),
         H.el("dl", { class: "facts" },
-          H.el("dt", {}, "渠道"), H.el("dd", {}, t.channel), H.el("dt", {}, "承办单位"), H.el("dd", {}, t.lead_unit_name || "—"),
+          H.el("dt", {}, "渠道"), H.el("dd", {}, CHANNELS[t.channel] || t.channel), H.el("dt", {}, "承办单位"), H.el("dd", {}, t.lead_unit_name || "—"),
           H.el("dt", {}, "办理时限"), H.el("dd", {}, H.time(t.due_at)), H.el("dt", {}, "回复"), H.el("dd", {}, t.reply || t.answer || "—")),
         H.el("h4", {}, "附件"), await H.files(t.id),
         H.el("h4", {}, "完整办理经过"), H.history(t.events));
@@ -200,6 +224,7 @@
     loadReviews();
     loadOverdue();
     loadSurveys();
+    loadReturns();
   }
   refresh();
   search();
