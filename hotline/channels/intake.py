@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hotline.channels import repository
@@ -192,11 +191,7 @@ async def _citizen(session: AsyncSession, sender: Identity | None) -> tuple[Citi
     if not value:
         raise InvalidInput("缺少发送方", "the sender is missing")
     name = clean_or_none(sender.name, MAX_NAME)
-    try:
-        async with session.begin_nested():
-            citizen, created = await citizens.identify_or_create(session, kind=sender.kind, value=value, name=name)
-    except IntegrityError:  # the same new sender wrote twice at once; the other intake created them
-        citizen, created = await citizens.identify_or_create(session, kind=sender.kind, value=value, name=name)
+    citizen, created = await citizens.identify_or_create(session, kind=sender.kind, value=value, name=name)
     assert citizen.id is not None
     if not created:
         await repository.lock_citizen(session, citizen_id=citizen.id)

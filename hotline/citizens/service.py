@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import phonenumbers
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from hotline.citizens.models import ChannelIdentity, Citizen, IdentityKind
+from hotline.db_types import utcnow
 from hotline.errors import InvalidInput
 
 DEFAULT_REGION = "CN"
@@ -45,15 +48,14 @@ async def identify(session: AsyncSession, *, kind: IdentityKind, value: str, nam
 async def identify_or_create(
     session: AsyncSession, *, kind: IdentityKind, value: str, name: str | None = None
 ) -> tuple[Citizen, bool]:
-    """The citizen behind an identity, and whether this is their first contact (just created)."""
+    """The citizen behind an identity, and whether this is their first contact (just created).
+
+    Safe when the same new identity arrives twice at once, without a savepoint: the identity is
+    inserted ``ON CONFLICT DO NOTHING``, which waits for the other transaction; if that one created
+    the identity, the citizen made here is removed again and theirs is returned.
+    """
     canonical = normalize_identity(kind, value)
-    found = (
-        await session.execute(
-            select(Citizen)
-            .join(ChannelIdentity, col(ChannelIdentity.citizen_id) == col(Citizen.id))
-            .where(col(ChannelIdentity.kind) == kind.value, col(ChannelIdentity.value) == canonical)
-        )
-    ).scalar_one_or_none()
+    found = await _by_identity(session, kind, canonical)
     if found is not None:
         if name and not found.name:
             found.name = name
@@ -61,10 +63,29 @@ async def identify_or_create(
     citizen = Citizen(name=name)
     session.add(citizen)
     await session.flush()
-    assert citizen.id is not None
-    session.add(ChannelIdentity(citizen_id=citizen.id, kind=kind.value, value=canonical))
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    statement = (
+        insert(ChannelIdentity)
+        .values(citizen_id=citizen.id, kind=kind.value, value=canonical, created_at=utcnow())
+        .on_conflict_do_nothing(index_elements=["kind", "value"])
+        .returning(col(ChannelIdentity.id))
+    )
+    if (await session.execute(statement)).scalar_one_or_none() is not None:
+        return citizen, True
+    await session.delete(citizen)  # the same sender's other message created them first
     await session.flush()
-    return citizen, True
+    other = await _by_identity(session, kind, canonical)
+    assert other is not None
+    return other, False
+
+
+async def _by_identity(session: AsyncSession, kind: IdentityKind, canonical: str) -> Citizen | None:
+    query = (
+        select(Citizen)
+        .join(ChannelIdentity, col(ChannelIdentity.citizen_id) == col(Citizen.id))
+        .where(col(ChannelIdentity.kind) == kind.value, col(ChannelIdentity.value) == canonical)
+    )
+    return (await session.execute(query)).scalar_one_or_none()
 
 
 async def identities_of(session: AsyncSession, *, citizen_id: int) -> list[ChannelIdentity]:
