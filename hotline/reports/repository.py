@@ -11,7 +11,7 @@ from sqlmodel import col, select
 
 from hotline.categories import Category
 from hotline.tickets.lifecycle import Status
-from hotline.tickets.models import Ticket
+from hotline.tickets.models import Ticket, TicketEvent
 from hotline.timefmt import CHINA_TZ
 from hotline.units.models import Unit
 
@@ -88,3 +88,27 @@ async def categories(session: AsyncSession) -> dict[int, Category]:
 
 async def units(session: AsyncSession) -> dict[int, Unit]:
     return {u.id: u for u in (await session.execute(select(Unit))).scalars() if u.id is not None}
+
+
+async def extension_requests(session: AsyncSession, *, limit: int) -> list[tuple[Ticket, TicketEvent | None]]:
+    """Orders with an extension waiting for a decision, the earliest deadline first, with the request's event."""
+    tickets = list(
+        (
+            await session.execute(
+                select(Ticket)
+                .where(col(Ticket.extension_pending), col(Ticket.status) == Status.IN_PROGRESS)
+                .order_by(col(Ticket.due_at), col(Ticket.id))
+                .limit(limit)
+            )
+        ).scalars()
+    )
+    ids = [t.id for t in tickets]
+    events = (
+        await session.execute(
+            select(TicketEvent)
+            .where(col(TicketEvent.ticket_id).in_(ids), col(TicketEvent.action) == "request_extension")
+            .order_by(col(TicketEvent.seq))
+        )
+    ).scalars()
+    latest = {e.ticket_id: e for e in events}  # ordered by seq: the last one wins
+    return [(t, latest.get(t.id or 0)) for t in tickets]

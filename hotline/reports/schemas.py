@@ -6,6 +6,8 @@ from datetime import date
 
 from pydantic import BaseModel, Field
 
+from hotline.timefmt import LocalDateTime
+
 
 class Series(BaseModel):
     """One line of a chart: a channel, a top-level category or a district, counted per day."""
@@ -49,3 +51,16 @@ class Dashboard(BaseModel):
     hot_topics: list[HotTopic]
     hot_days: int
     workload: Workload
+
+
+class ExtensionRequest(BaseModel):
+    """An order whose unit asked for more time (延期), waiting for a supervisor."""
+
+    ticket_id: int
+    number: str
+    title: str
+    lead_unit_name: str | None
+    due_at: LocalDateTime | None
+    requested_due_at: LocalDateTime | None
+    reason: str | None
+    requested_at: LocalDateTime | None

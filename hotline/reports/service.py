@@ -13,10 +13,11 @@ from sqlmodel import col
 from hotline.categories import Category
 from hotline.channels.models import CHANNEL_LABELS_ZH, Channel
 from hotline.reports import repository
-from hotline.reports.schemas import Dashboard, HotTopic, Series, Volumes, Workload
+from hotline.reports.schemas import Dashboard, ExtensionRequest, HotTopic, Series, Volumes, Workload
 from hotline.tickets.models import Ticket
 from hotline.timefmt import to_local
 from hotline.units.models import Unit, UnitKind
+from hotline.units.repository import units_by_id
 
 UNCLASSIFIED = ("none", "未分类")
 NO_TERRITORY = ("none", "未定位")
@@ -144,3 +145,22 @@ async def dashboard(session: AsyncSession, *, now: datetime, days: int, hot_days
             red_card=load.get("red_card", 0),
         ),
     )
+
+
+async def extension_requests(session: AsyncSession, *, limit: int) -> list[ExtensionRequest]:
+    """Extensions waiting for a supervisor, with what the unit asked for and why."""
+    rows = await repository.extension_requests(session, limit=limit)
+    units = await units_by_id(session, [t.lead_unit_id for t, _ in rows])
+    return [
+        ExtensionRequest(
+            ticket_id=t.id or 0,
+            number=t.number,
+            title=t.title,
+            lead_unit_name=units[t.lead_unit_id].name if t.lead_unit_id in units else None,
+            due_at=t.due_at,
+            requested_due_at=t.extension_requested_due_at,
+            reason=event.reason if event else None,
+            requested_at=event.created_at if event else None,
+        )
+        for t, event in rows
+    ]

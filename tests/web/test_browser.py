@@ -110,6 +110,22 @@ def test_an_sms_becomes_an_order_a_department_handles_and_a_supervisor_reviews(
     expect(department.locator("#wd-number")).to_have_text(number)
     department.get_by_role("button", name="签收").click()
     expect(department.locator("#wd-status")).to_have_text("办理中")
+    extension = department.locator("#wd-extension")
+    extension.get_by_label("申请延至").fill("2030-12-31T17:30")
+    extension.get_by_label("延期理由").fill("需协调施工单位调整工期")
+    extension.get_by_role("button", name="提交延期申请").click()
+    expect(department.locator("#wd-status")).to_have_text("办理中（延期审批中）")
+
+    supervisor = _page(browser, requests)
+    log_in(supervisor, product, "supervisor1", "supervisor")
+    extension_card = supervisor.locator("#ex-list li", has_text=number)
+    expect(extension_card).to_contain_text("需协调施工单位调整工期")
+    extension_card.get_by_role("button", name="批准延期").click()
+    expect(supervisor.locator("#toast")).to_contain_text("已批准延期")
+    expect(extension_card).to_have_count(0)
+
+    department.locator("#wb-rows tr", has_text=number).click()
+    expect(department.locator("#wd-due")).to_contain_text("2030/12/31 17:30")
     department.get_by_label("办理结果").fill("已联系施工单位，夜间停止施工，并安排执法人员巡查。")
     photo = {"name": "现场照片.png", "mimeType": "image/png", "buffer": b"\x89PNG\r\n\x1a\n" + bytes(64)}
     department.get_by_label("附件（照片、PDF、Word 等，可多选）").set_input_files([photo])  # type: ignore[list-item]
@@ -120,8 +136,7 @@ def test_an_sms_becomes_an_order_a_department_handles_and_a_supervisor_reviews(
     expect(department.get_by_role("button", name="提交回复")).to_be_hidden()  # nothing more to do here
     expect(department.locator("#wd-files a", has_text="现场照片.png")).to_be_visible()
 
-    supervisor = _page(browser, requests)
-    log_in(supervisor, product, "supervisor1", "supervisor")
+    supervisor.reload()  # the dashboard also refreshes itself every minute
     review = supervisor.locator("#rr-list li", has_text=number)
     expect(review).to_be_visible()
     expect(supervisor.locator("#c-channel canvas")).to_have_count(1)  # ECharts drew the charts

@@ -155,6 +155,31 @@
     if (!page.items.length) card(list, "暂无待研判的不满意评价").className = "empty";
   }
 
+  async function loadExtensions() {
+    const list = $("ex-list");
+    const mayJudge = $("extensions").dataset.role === "supervisor";
+    let rows;
+    try { rows = await H.api("GET", "/api/v1/reports/extension-requests?limit=20"); } catch (err) { return; }
+    $("ex-count").textContent = rows.length + " 件";
+    list.replaceChildren();
+    for (const r of rows) {
+      const reason = reasonBox("不同意的理由");
+      const t = { id: r.ticket_id };
+      card(list,
+        H.el("a", { href: "#s-detail", class: "number", onclick: (e) => { e.preventDefault(); detail(r.ticket_id); } }, r.number), " ",
+        r.title, H.el("small", {}, "（" + (r.lead_unit_name || "—") + "：" + H.time(r.due_at) + " → " + H.time(r.requested_due_at) + "）"),
+        H.el("p", {}, "理由：" + (r.reason || "—")),
+        mayJudge ? reason : null,
+        mayJudge ? H.el("span", { class: "actions" },
+          H.el("button", { type: "button", onclick: () => act(t, "approve-extension", {}, "已批准延期", loadExtensions) }, "批准延期"),
+          H.el("button", { type: "button", onclick: () => {
+            if (!reason.value.trim()) { H.toast("请填写不同意的理由", "error"); reason.focus(); return; }
+            act(t, "reject-extension", { reason: reason.value.trim() }, "已驳回延期", loadExtensions);
+          } }, "不同意")) : null);
+    }
+    if (!rows.length) card(list, "暂无待审批的延期申请").className = "empty";
+  }
+
   async function loadReturns() {
     const list = $("rt-list");
     const mayJudge = $("returns").dataset.role === "dispatcher";
@@ -225,6 +250,7 @@
     loadOverdue();
     loadSurveys();
     loadReturns();
+    loadExtensions();
   }
   refresh();
   search();
