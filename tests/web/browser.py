@@ -82,6 +82,15 @@ class Product:
         token = response.json()["access_token"]
         return httpx.Client(base_url=self.base, headers={"Authorization": f"Bearer {token}"}, timeout=15)
 
+    def incoming_call(self, caller: str) -> None:
+        """Twilio's signed webhook for a new call to the hotline number."""
+        url = self.base + "/channels/twilio/voice"
+        form = {"CallSid": "CA" + os.urandom(16).hex(), "AccountSid": "AC" + "0" * 32, "From": caller}
+        form |= {"To": "+8612345000000", "CallStatus": "ringing", "Direction": "inbound", "ApiVersion": "2010-04-01"}
+        signature = RequestValidator(TWILIO_TOKEN).compute_signature(url, form)
+        response = httpx.post(url, data=form, headers={"X-Twilio-Signature": signature}, timeout=15)
+        assert response.status_code == 200, response.text
+
     def send_sms(self, body: str, sender: str = "+8613600136000") -> float:
         """Post a Twilio-signed SMS to the real webhook; returns the instant it was sent."""
         url = self.base + "/channels/twilio/sms"

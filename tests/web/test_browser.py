@@ -210,6 +210,9 @@ def test_a_call_taken_by_keyboard_gets_suggestions_and_is_merged_into_the_open_o
     expect(first).to_be_visible()
     open_number = first.locator(".number").inner_text()
 
+    product.incoming_call("+8613600136222")
+    expect(page.locator("#calls li", has_text="13600136222")).to_be_visible()  # the call waits in the queue
+    expect(page.locator("#calls-waiting")).not_to_have_text("0")
     page.keyboard.press("Alt+N")
     expect(page.locator("#order-number")).to_have_text("（新工单）")
     expect(page.locator("#f-content")).to_be_focused()

@@ -163,7 +163,28 @@
       const mine = await fetch("/api/v1/seats/me", { credentials: "same-origin" });
       if (mine.ok) showPresence((await mine.json()).presence);
       const live = await fetch("/api/v1/calls/queue", { credentials: "same-origin" });
-      if (live.ok) waiting.textContent = (await live.json()).filter((c) => c.status === "waiting").length;
+      if (live.ok) {
+        const rows = await live.json();
+        waiting.textContent = rows.filter((c) => c.status === "waiting").length;
+        showCalls(rows);
+      }
+    }
+
+    // Calls waiting or ringing, longest waiting first: the phone side of the queue.
+    function showCalls(rows) {
+      const list = document.getElementById("calls");
+      if (!list) return;
+      list.replaceChildren();
+      for (const call of rows.slice().sort((a, b) => Date.parse(a.arrived_at) - Date.parse(b.arrived_at))) {
+        const li = document.createElement("li");
+        for (const [cls, text] of [["channel", "电话"], ["number", call.caller || "未显示号码"], ["preview", call.status_label + (call.operator ? "（" + call.operator + "）" : "")], ["", time(call.arrived_at).slice(-8)]]) {
+          const span = document.createElement(cls ? "span" : "time");
+          if (cls) span.className = cls;
+          span.textContent = text;
+          li.appendChild(span);
+        }
+        list.appendChild(li);
+      }
     }
 
     function handle(data) {
