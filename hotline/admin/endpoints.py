@@ -8,8 +8,17 @@ from fastapi import APIRouter, Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
-from hotline.admin import channels, service
-from hotline.admin.schemas import CategoryView, ChannelStatus, RoleView, UserCreate, UserUpdate, UserView
+from hotline.admin import categories, channels, service
+from hotline.admin.schemas import (
+    CategoryCreate,
+    CategoryUpdate,
+    CategoryView,
+    ChannelStatus,
+    RoleView,
+    UserCreate,
+    UserUpdate,
+    UserView,
+)
 from hotline.auth.models import ROLE_LABELS_ZH, USER_ROLES, Role, User
 from hotline.auth.service import CurrentUser
 from hotline.categories import Category
@@ -18,6 +27,7 @@ from hotline.deps import DB, AppSettings, client_ip, require_roles
 from hotline.units.repository import units_by_id
 
 router = APIRouter(prefix="/api/v1", tags=["admin"])
+SystemAdmin = Annotated[CurrentUser, Depends(require_roles(Role.SYSTEM_ADMIN))]
 SecurityAdmin = Annotated[CurrentUser, Depends(require_roles(Role.SECURITY_ADMIN))]
 AccountReader = Annotated[CurrentUser, Depends(require_roles(Role.SECURITY_ADMIN, Role.AUDITOR))]
 Admins = Annotated[CurrentUser, Depends(require_roles(Role.SYSTEM_ADMIN, Role.SECURITY_ADMIN, Role.AUDITOR))]
@@ -83,7 +93,11 @@ async def list_categories(_: Staff, db: DB) -> list[CategoryView]:
     """The category tree, parents before children, each with its full path."""
     async with db.read_session() as session:
         rows = list((await session.execute(select(Category).order_by(col(Category.level), col(Category.id)))).scalars())
-    by_id = {c.id: c for c in rows}
+    return sorted(_category_views(rows), key=lambda v: v.path)
+
+
+def _category_views(rows: list[Category], known: list[Category] | None = None) -> list[CategoryView]:
+    by_id = {c.id: c for c in (known or rows)}
 
     def path(category: Category) -> str:
         names = [category.name]
@@ -92,7 +106,7 @@ async def list_categories(_: Staff, db: DB) -> list[CategoryView]:
             names.append(category.name)
         return " / ".join(reversed(names))
 
-    views = [
+    return [
         CategoryView(
             id=c.id or 0,
             code=c.code,
@@ -105,7 +119,35 @@ async def list_categories(_: Staff, db: DB) -> list[CategoryView]:
         )
         for c in rows
     ]
-    return sorted(views, key=lambda v: v.path)
+
+
+async def _category_view(session: AsyncSession, category: Category) -> CategoryView:
+    every = list((await session.execute(select(Category))).scalars())
+    return _category_views([category], every)[0]
+
+
+@router.post("/categories", response_model=CategoryView, status_code=201)
+async def create_category(body: CategoryCreate, user: SystemAdmin, db: DB, request: Request) -> CategoryView:
+    """Add a category (system admin only; audited); proposals use it from the next index refresh."""
+    async with db.session() as session:
+        category = await categories.create_category(session, data=body, actor=user, client_ip=client_ip(request))
+        view = await _category_view(session, category)
+    request.app.state.routing.invalidate()
+    return view
+
+
+@router.patch("/categories/{category_id}", response_model=CategoryView)
+async def update_category(
+    category_id: int, body: CategoryUpdate, user: SystemAdmin, db: DB, request: Request
+) -> CategoryView:
+    """Rename a category, change its default unit or take it out of use (system admin only; audited)."""
+    async with db.session() as session:
+        category = await categories.update_category(
+            session, category_id=category_id, data=body, actor=user, client_ip=client_ip(request)
+        )
+        view = await _category_view(session, category)
+    request.app.state.routing.invalidate()
+    return view
 
 
 @router.get("/admin/channels", response_model=list[ChannelStatus])

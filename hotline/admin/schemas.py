@@ -81,3 +81,16 @@ class ChannelStatus(BaseModel):
     configured: bool
     endpoint: str = Field(description="where the channel's traffic arrives")
     settings: list[ChannelSetting]
+
+
+class CategoryCreate(BaseModel):
+    parent_id: int | None = Field(default=None, description="none: a new top-level category")
+    code: str = Field(pattern=r"^[a-z0-9_.]{2,64}$", description="e.g. environment.noise.night_market")
+    name: str = Field(min_length=1, max_length=64)
+    default_unit_id: int | None = None
+
+
+class CategoryUpdate(BaseModel):
+    name: str | None = Field(default=None, min_length=1, max_length=64)
+    default_unit_id: int | None = None
+    is_active: bool | None = None

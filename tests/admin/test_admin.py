@@ -121,3 +121,56 @@ async def test_channel_settings_show_what_is_configured_with_secrets_masked(
     assert token == {"name": "HOTLINE_TWILIO_AUTH_TOKEN", "value": "tw••••23", "secret": True}
     response = await app_client.get("/api/v1/admin/channels", headers=await login(app_client, "operator1"))
     assert response.status_code == 403
+
+
+async def test_the_system_admin_grows_the_category_tree_and_takes_a_node_out_of_use(
+    app_client: httpx.AsyncClient, db: Database, staff: dict, city: City
+) -> None:
+    headers = await login(app_client, "admin1")
+    tree = {c["code"]: c for c in (await app_client.get("/api/v1/categories", headers=headers)).json()}
+    noise = tree["environment.noise"]
+    body = {"parent_id": noise["id"], "code": "environment.noise.square_dance", "name": "广场舞噪音"}
+    created = await app_client.post(
+        "/api/v1/categories", json=body | {"default_unit_id": city.unit("liangyuan").id}, headers=headers
+    )
+    assert created.status_code == 201, created.text
+    assert created.json()["path"] == "环境保护 / 噪声污染 / 广场舞噪音" and created.json()["level"] == 3
+    off = await app_client.patch(
+        f"/api/v1/categories/{created.json()['id']}", json={"is_active": False}, headers=headers
+    )
+    assert off.status_code == 200 and off.json()["is_active"] is False
+    async with db.read_session() as session:
+        actions = list(
+            (await session.execute(select(AuditEntry.action).where(AuditEntry.object_type == "category"))).scalars()
+        )
+    assert actions == ["category.created", "category.updated"]
+
+
+@pytest.mark.parametrize(
+    ("body", "status"),
+    [
+        ({"parent_id": "level3", "code": "environment.noise.construction.night", "name": "夜间"}, 422),  # a 4th level
+        ({"parent_id": None, "code": "environment", "name": "重复"}, 409),
+        ({"parent_id": 999999, "code": "nowhere.child", "name": "无上级"}, 422),
+        ({"parent_id": None, "code": "Bad Code", "name": "格式"}, 422),
+        ({"parent_id": None, "code": "orphan.unit", "name": "单位", "default_unit_id": 999999}, 422),
+    ],
+)
+async def test_bad_categories_are_refused_and_nothing_is_added(
+    app_client: httpx.AsyncClient, staff: dict, city: City, body: dict, status: int
+) -> None:
+    headers = await login(app_client, "admin1")
+    before = (await app_client.get("/api/v1/categories", headers=headers)).json()
+    if body["parent_id"] == "level3":
+        body = body | {"parent_id": next(c["id"] for c in before if c["code"] == "environment.noise.construction")}
+    response = await app_client.post("/api/v1/categories", json=body, headers=headers)
+    assert response.status_code == status, response.text
+    assert len((await app_client.get("/api/v1/categories", headers=headers)).json()) == len(before)
+
+
+async def test_only_the_system_admin_changes_categories(app_client: httpx.AsyncClient, staff: dict, city: City) -> None:
+    for who in ("security1", "supervisor1", "operator1"):
+        response = await app_client.post(
+            "/api/v1/categories", json={"code": "x.y", "name": "测试"}, headers=await login(app_client, who)
+        )
+        assert response.status_code == 403

@@ -70,7 +70,18 @@
       let list;
       try { list = await H.api("GET", "/api/v1/categories"); } catch (err) { failed($("categories"), 5, err); return; }
       const byId = Object.fromEntries((await allUnits()).map((u) => [u.id, u.name]));
-      $("categories").replaceChildren(...list.map((c) => row(c.path, c.code, String(c.level), byId[c.default_unit_id] || "—", c.is_active ? "启用" : "停用")));
+      $("categories").replaceChildren(...list.map((c) => row(c.path, c.code, String(c.level), byId[c.default_unit_id] || "—", c.is_active ? "启用" : "停用",
+        role === "system_admin" ? H.el("button", { type: "button", onclick: async () => {
+          try {
+            await H.api("PATCH", "/api/v1/categories/" + c.id, { is_active: !c.is_active });
+            H.toast((c.is_active ? "已停用 " : "已启用 ") + c.path);
+            loaders.categories();
+          } catch (err) { H.toast(err.message, "error"); }
+        } }, c.is_active ? "停用" : "启用") : "")));
+      if (role === "system_admin" && $("category-parent").options.length === 1) {
+        options($("category-parent"), list.filter((c) => c.level < 3), "id", "path");
+        options($("category-unit"), await allUnits(), "id", "name");
+      }
     },
 
     async catalogue() {
@@ -168,6 +179,15 @@
     H.toast("已新建账号 " + created.username);
     form.reset();
     loaders.users();
+  });
+  onSubmit("category-form", async (d, form) => {
+    const created = await H.api("POST", "/api/v1/categories", {
+      parent_id: d.parent_id ? Number(d.parent_id) : null, code: d.code, name: d.name,
+      default_unit_id: d.default_unit_id ? Number(d.default_unit_id) : null,
+    });
+    H.toast("已新增分类 " + created.path);
+    form.reset();
+    loaders.categories();
   });
   onSubmit("rule-form", async (d, form) => {
     await H.api("POST", "/api/v1/routing/catalogue", {

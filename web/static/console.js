@@ -25,6 +25,7 @@
       if (cls) el.className = cls;
       if (tag === "a") {
         el.href = "#order";
+        el.tabIndex = -1; // the row itself takes the focus (Enter opens it)
         el.dataset.ticketId = message.ticket_id;
       }
       el.textContent = text;
