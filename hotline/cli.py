@@ -16,6 +16,10 @@ from hotline.timefmt import assume_china_time
 from knowledge_base.cli import kb_app
 from routing.classifier.cli import classifier_app
 
+# With --workers, uvicorn restarts a process that has not started within this long; loading the models and
+# the gazetteer on a busy machine can take longer than its default of 5 s, which then restarts forever.
+WORKER_STARTUP_SECONDS = 120
+
 app = typer.Typer(
     help="12345 政务服务便民热线 — the hotline's command line.", no_args_is_help=True, pretty_exceptions_enable=False
 )
@@ -43,6 +47,7 @@ def serve(
         host=host or settings.host,
         port=port or settings.port,
         workers=workers,
+        timeout_worker_healthcheck=WORKER_STARTUP_SECONDS,
         proxy_headers=True,
         forwarded_allow_ips=forwarded_allow_ips,
         log_level="info",
