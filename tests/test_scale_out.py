@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
@@ -175,17 +176,22 @@ async def console(base: str, token: str) -> AsyncIterator[ClientConnection]:
         yield socket
 
 
+RUN = uuid.uuid4().hex[:8]  # other test runs may share the Redis server, and their order numbers look alike
+
+
 async def next_received(socket: ClientConnection, numbers: set[str]) -> dict[str, Any]:
-    """The next ``message.received`` event of one of these orders (other test runs may share Redis)."""
+    """The next ``message.received`` event of one of these orders, sent by this run."""
     while True:
         event = json.loads(await asyncio.wait_for(socket.recv(), DEADLINE_SECONDS))
-        if event.get("type") == "message.received" and event.get("ticket_number") in numbers:
+        mine = RUN in str(event.get("preview", ""))
+        if event.get("type") == "message.received" and event.get("ticket_number") in numbers and mine:
             return dict(event)
 
 
 async def send_sms(base: str, n: int) -> str:
     """A citizen's SMS to one instance; the order number of its acknowledgement."""
-    form = sms_form(sms_sid(n), f"小区门口路灯不亮，第{n}盏", sender=f"+861390000{n:04d}", AccountSid=ACCOUNT_SID)
+    body = f"小区门口路灯不亮，第{n}盏（{RUN}）"
+    form = sms_form(sms_sid(n), body, sender=f"+861390000{n:04d}", AccountSid=ACCOUNT_SID)
     async with httpx.AsyncClient(base_url=base, timeout=DEADLINE_SECONDS) as client:
         response = await client.post(
             "/channels/twilio/sms", data=form, headers={"X-Twilio-Signature": twilio_signature(form)}
