@@ -142,6 +142,7 @@ def test_an_sms_becomes_an_order_a_department_handles_and_a_supervisor_reviews(
     expect(supervisor.locator("#c-channel canvas")).to_have_count(1)  # ECharts drew the charts
     expect(supervisor.locator("#c-hot canvas")).to_have_count(1)
     expect(supervisor.locator("#k-open")).to_have_text(re.compile(r"^\d+$"))
+    supervisor.evaluate("window.scrollTo(0, 0)")
     screenshot(supervisor, shots, "dashboard")
     supervisor.get_by_label("关键词").fill(number)
     supervisor.get_by_role("button", name="查询").click()
