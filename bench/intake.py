@@ -26,6 +26,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlencode
@@ -34,6 +35,7 @@ import httpx
 from sqlalchemy import text
 from twilio.request_validator import RequestValidator
 
+from bench import profile
 from bench.report import write_section
 from hotline.db import create_engine
 
@@ -99,6 +101,7 @@ def tree_cpu_seconds(root: int) -> float:
     return sum(times.get(pid, 0.0) for pid in tree)
 
 
+PROFILES: dict[str, tuple[list[tuple[str, float]], list[tuple[str, float]]]] = {}  # database → summary
 SERVER_PIDS: dict[str, int] = {}  # base URL → pid of the server process started for it
 
 
@@ -227,7 +230,11 @@ def run(database: str, url: str, target: str, args: argparse.Namespace, tmp: Pat
             )
             bodies = signed_requests(public, expected, 0)
             cpu_before = tree_cpu_seconds(SERVER_PIDS[base])
-            result = drive_wrk(base + path, bodies, args.concurrency, args.seconds, tmp)
+            sampled = args.profile and target == "hotline serve" and database != "SQLite"
+            with profile.sampling(SERVER_PIDS[base], args.seconds, tmp / "profile.txt") if sampled else nullcontext():
+                result = drive_wrk(base + path, bodies, args.concurrency, args.seconds, tmp)
+            if sampled:
+                PROFILES[database] = profile.summary(tmp / "profile.txt")
             cpu_ms = (tree_cpu_seconds(SERVER_PIDS[base]) - cpu_before) * 1000 / max(result.sent, 1)
             if result.sent > expected:
                 raise RuntimeError(f"more than {expected} requests: raise MAX_RATE so that no body is sent twice")
@@ -296,8 +303,23 @@ def report(results: list[Result], command: str, args: argparse.Namespace) -> str
             *rows,
             "",
             *(f"- {line}" for line in ratios),
+            *profile_lines(),
         ]
     )
+
+
+def profile_lines() -> list[str]:
+    """Where the intake's server time goes (py-spy, busy samples of every server process)."""
+    lines = []
+    for database, (packages, ours) in PROFILES.items():
+        by_package = ", ".join(f"{name} {share:.0%}" for name, share in packages)
+        by_function = ", ".join(f"`{name}` {share:.0%}" for name, share in ours)
+        lines += [
+            "",
+            f"Profile of `hotline serve` on {database} during the run (py-spy, 100 Hz, busy samples of all its "
+            f"processes): by the package running — {by_package}; inclusive, our functions — {by_function}.",
+        ]
+    return lines
 
 
 def main() -> None:
@@ -311,6 +333,7 @@ def main() -> None:
     parser.add_argument("--redis-url", default=DEFAULT_REDIS, help="the event bus of several processes")
     parser.add_argument("--no-pg", action="store_true", help="SQLite only")
     parser.add_argument("--no-sqlite", action="store_true", help="PostgreSQL only")
+    parser.add_argument("--profile", action="store_true", help="sample hotline serve on PostgreSQL with py-spy")
     parser.add_argument("--no-write", action="store_true", help="print the section instead of writing it")
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="hotline-bench-intake-"))
