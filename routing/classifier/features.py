@@ -14,9 +14,12 @@ from routing.classifier.preprocess import MAX_CHARS, preprocess
 MIN_DOCUMENT_FREQUENCY = 2
 WORD_NGRAMS = (1, 2)
 CHAR_NGRAMS = (1, 3)
-# The title comes first and names the matter; its words get a feature block of their own.
+# The title comes first and names the matter; its words and its characters get feature blocks of
+# their own. The weights were chosen by 5-fold cross-validation on the public training file
+# (macro-F1 0.927 without the title's characters, 0.931 with them; see docs/PERFORMANCE.md).
 HEAD_TOKENS = 10
-HEAD_WEIGHT = 0.7
+HEAD_WEIGHT = 0.3
+HEAD_CHARS_WEIGHT = 0.8
 
 
 def remove_spaces(text: str) -> str:
@@ -48,6 +51,23 @@ class TextPreprocessor(TransformerMixin, BaseEstimator):  # type: ignore[misc]
         return True
 
 
+def head_chars_of(text: str) -> str:
+    """Return the first words of a preprocessed text joined, for character n-grams of the title."""
+    return remove_spaces(head_of(text))
+
+
+def _char_vectorizer(preprocessor: Any) -> TfidfVectorizer:
+    """Return a TF-IDF vectorizer over character n-grams of the preprocessed text."""
+    return TfidfVectorizer(
+        analyzer="char",
+        ngram_range=CHAR_NGRAMS,
+        lowercase=False,
+        sublinear_tf=True,
+        min_df=MIN_DOCUMENT_FREQUENCY,
+        preprocessor=preprocessor,
+    )
+
+
 def _word_vectorizer(ngrams: tuple[int, int], preprocessor: Any = None) -> TfidfVectorizer:
     """Return a TF-IDF vectorizer over space-separated tokens."""
     return TfidfVectorizer(
@@ -62,20 +82,13 @@ def _word_vectorizer(ngrams: tuple[int, int], preprocessor: Any = None) -> Tfidf
 
 
 def build_features() -> FeatureUnion:
-    """Return the feature union over preprocessed text: words, characters and title words."""
-    chars = TfidfVectorizer(
-        analyzer="char",
-        ngram_range=CHAR_NGRAMS,
-        lowercase=False,
-        sublinear_tf=True,
-        min_df=MIN_DOCUMENT_FREQUENCY,
-        preprocessor=remove_spaces,
-    )
+    """Return the feature union over preprocessed text: words, characters, title words and title characters."""
     return FeatureUnion(
         [
             ("words", _word_vectorizer(WORD_NGRAMS)),
-            ("chars", chars),
+            ("chars", _char_vectorizer(remove_spaces)),
             ("head", _word_vectorizer((1, 1), preprocessor=head_of)),
+            ("head_chars", _char_vectorizer(head_chars_of)),
         ],
-        transformer_weights={"words": 1.0, "chars": 1.0, "head": HEAD_WEIGHT},
+        transformer_weights={"words": 1.0, "chars": 1.0, "head": HEAD_WEIGHT, "head_chars": HEAD_CHARS_WEIGHT},
     )

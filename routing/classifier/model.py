@@ -1,7 +1,8 @@
 """Category classifier: the trained pipeline, its predictions and its versioned directory.
 
-Features are TF-IDF word unigrams+bigrams, character 1-3-grams and the first words of the
-message (where the title is), fed to a linear SVM with temperature-scaled probabilities.
+Features are TF-IDF word unigrams+bigrams, character 1-3-grams, and the words and character
+1-3-grams of the message's first words (where the title is), fed to a linear SVM with
+temperature-scaled probabilities.
 A model directory holds `pipeline.joblib` and `metadata.json` (version, labels, metrics, ...).
 """
 
