@@ -11,6 +11,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -25,6 +26,10 @@ from hotline.migrate import upgrade
 from hotline.models import metadata
 from hotline.seed.city import load_categories, load_units
 from hotline.units.models import Unit
+
+# Property tests check behaviour, not speed: a busy CI machine must not fail them on a deadline.
+hypothesis_settings.register_profile("hotline", deadline=None)
+hypothesis_settings.load_profile("hotline")
 
 PASSWORD = "Test-Passw0rd!"
 POSTGRES_URL = os.environ.get("HOTLINE_TEST_DATABASE_URL")

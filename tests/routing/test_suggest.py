@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import shutil
-import statistics
-import time
 from pathlib import Path
 
 import httpx
@@ -109,22 +107,6 @@ async def test_only_the_desk_asks_and_input_is_checked(
     operator = await login(app_client, "operator1")
     assert (await app_client.post(SUGGEST, headers=operator, json={"content": ""})).status_code == 422
     assert (await app_client.post(SUGGEST, headers=operator, json={"content": "x" * 5001})).status_code == 422
-
-
-async def test_a_suggestion_takes_well_under_50_ms(
-    active_model: str, app_client: httpx.AsyncClient, staff: dict, city: City, catalogue: int
-) -> None:
-    operator = await login(app_client, "operator1")
-    await app_client.post(SUGGEST, headers=operator, json=PROPERTY_COMPLAINT)  # warm-up: jieba's dictionary
-    took = []
-    for i in range(100):
-        body = {"content": f"{PROPERTY_COMPLAINT['content']}（第{i}次反映）", "address": PROPERTY_COMPLAINT["address"]}
-        started = time.perf_counter()
-        response = await app_client.post(SUGGEST, headers=operator, json=body)
-        took.append((time.perf_counter() - started) * 1000)
-        assert response.status_code == 200
-    took.sort()
-    assert statistics.median(took) < 25 and took[98] < 50, (statistics.median(took), took[98])
 
 
 async def test_a_newly_activated_model_is_used_without_a_restart(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from functools import cache
 
 import pytest
@@ -88,14 +87,3 @@ def test_short_names_inside_common_words_are_not_places() -> None:
 def test_nothing_known_is_unknown() -> None:
     territory = gazetteer().locate(address="北京市海淀区", content="咨询社保卡补办")
     assert (territory.district, territory.unit, territory.score, territory.matches) == (None, None, 0.0, ())
-
-
-def test_a_call_takes_well_under_a_millisecond() -> None:
-    text = "反映梁园区平原路与凯旋路交叉口附近小区物业乱收费、电梯经常故障、路灯不亮等问题，" * 8  # ~340 characters
-    g = gazetteer()
-    g.locate(address="梁园区平原路", content=text)
-    started = time.perf_counter()
-    for _ in range(200):
-        g.locate(address="梁园区平原路", content=text)
-    per_call_ms = (time.perf_counter() - started) / 200 * 1000
-    assert per_call_ms < 1.0, per_call_ms
