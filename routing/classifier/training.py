@@ -76,7 +76,7 @@ def _metadata(data: LabelledTexts, *, metrics: dict[str, Any], data_sha256: str 
         "label_counts": dict(sorted(Counter(data.labels).items())),
         "metrics": metrics,
         "data_sha256": data_sha256,
-        "jieba_version": package_version("jieba"),
+        "segmenter": f"rjieba {package_version('rjieba')}",
     }
 
 

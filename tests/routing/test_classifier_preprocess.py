@@ -36,6 +36,17 @@ def test_numbers_phones_and_place_codes_become_placeholders() -> None:
     assert not any(token.isdigit() for token in tokens)
 
 
+def test_runs_of_letters_and_digits_split_into_their_pieces() -> None:
+    tokens = tokenize("2003-2020年GB50180-93标准，电话0731-88888888")
+    assert tokens.count(NUMBER_TOKEN) == 5  # 2003, 2020, 93, 0731, 88888888
+    assert "gb50180" in tokens
+    assert not any("-" in token for token in tokens)
+
+
+def test_dictionary_words_led_by_a_letter_stay_whole() -> None:
+    assert "x光" in tokenize("医院拍X光收费太贵")
+
+
 def test_full_width_text_equals_half_width_text() -> None:
     full_width = "ＡＰＰ无法登录，请问ＫＴＶ噪音１２３分贝？"
     assert tokenize(full_width) == tokenize("APP无法登录,请问KTV噪音123分贝?")
@@ -49,7 +60,7 @@ def test_long_messages_are_truncated() -> None:
     assert len(tokenize("停水" * 1000, max_chars=10)) <= 5
 
 
-def test_first_use_of_jieba_prints_nothing() -> None:
+def test_first_use_of_the_segmenter_prints_nothing() -> None:
     code = "from routing.classifier.preprocess import tokenize; tokenize('小区停水三天')"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout == ""
