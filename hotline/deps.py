@@ -6,6 +6,7 @@ from collections.abc import Callable, Coroutine
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
+from starlette.requests import HTTPConnection
 
 from hotline.auth import service as auth_service
 from hotline.auth.models import Role
@@ -27,13 +28,16 @@ async def get_settings(request: Request) -> Settings:
     return request.app.state.settings  # type: ignore[no-any-return]
 
 
-def bearer_or_cookie(request: Request) -> str | None:
-    """The session token from ``Authorization: Bearer`` or, for the web UI, the session cookie."""
-    header = request.headers.get("authorization", "")
+def bearer_or_cookie(connection: HTTPConnection) -> str | None:
+    """The session token from ``Authorization: Bearer`` or, for the web UI, the session cookie.
+
+    Never from the URL: a token in a query string ends up in access logs and proxies' logs.
+    """
+    header = connection.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() == "bearer" and token.strip():
         return token.strip()
-    return request.cookies.get(SESSION_COOKIE)
+    return connection.cookies.get(SESSION_COOKIE)
 
 
 async def current_user(

@@ -23,7 +23,7 @@ from hotline.auth.service import CurrentUser
 from hotline.channels.models import CHANNEL_LABELS_ZH, Channel, Direction, Message
 from hotline.db import Database
 from hotline.db_types import utcnow
-from hotline.deps import DB, SESSION_COOKIE, User
+from hotline.deps import DB, User, bearer_or_cookie
 from hotline.errors import Forbidden, InvalidInput, NotFound
 from hotline.events.bus import EventBus
 from hotline.tickets.lifecycle import Status
@@ -116,7 +116,7 @@ def _same_origin(websocket: WebSocket) -> bool:
 
 
 async def _console_user(websocket: WebSocket) -> CurrentUser | None:
-    token = websocket.cookies.get(SESSION_COOKIE) or websocket.query_params.get("token")
+    token = bearer_or_cookie(websocket)  # the page's cookie, or a bearer header from other clients
     if not token or not _same_origin(websocket):
         return None
     db: Database = websocket.app.state.db

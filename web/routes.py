@@ -56,15 +56,20 @@ LANDING = {
 router = APIRouter(include_in_schema=False)
 
 
-async def _render(request: Request, db: DB, user: CurrentUser, screen: Screen) -> Response:
-    """A screen for a user allowed to see it; the console comes with its queue already filled."""
-    context: dict[str, Any] = {
+def _frame(user: CurrentUser, screen: Screen) -> dict[str, Any]:
+    """What every page's frame shows: who is logged in and the screens of their role."""
+    return {
         "user": user,
         "role_label": ROLE_LABELS_ZH[user.role],
         "tz": CHINA_TZ,
         "screen": screen,
         "menu": [s for s in SCREENS if user.role in s.roles],
     }
+
+
+async def _render(request: Request, db: DB, user: CurrentUser, screen: Screen) -> Response:
+    """A screen for a user allowed to see it; the console comes with its queue already filled."""
+    context = _frame(user, screen)
     if screen.path in ("/console", "/admin"):
         context["request_types"], context["urgencies"] = REQUEST_TYPE_LABELS_ZH, URGENCY_LABELS_ZH
     if screen.path == "/console":
@@ -92,13 +97,7 @@ async def _screen(request: Request, db: DB, settings: AppSettings, path: str) ->
         return RedirectResponse("/", status_code=303)
     screen = SCREEN_BY_PATH[path]
     if user.role not in screen.roles:
-        context = {
-            "user": user,
-            "role_label": ROLE_LABELS_ZH[user.role],
-            "screen": screen,
-            "menu": [s for s in SCREENS if user.role in s.roles],
-        }
-        return TEMPLATES.TemplateResponse(request, "forbidden.html", context, status_code=403)
+        return TEMPLATES.TemplateResponse(request, "forbidden.html", _frame(user, screen), status_code=403)
     return await _render(request, db, user, screen)
 
 

@@ -186,6 +186,9 @@ def log_in(page: Page, product: Product, username: str, role: str) -> None:
     page.get_by_label("密码").fill(PASSWORD)
     page.get_by_role("button", name="登录").click()
     expect(page.locator(LANDMARKS[role])).to_be_visible(timeout=15_000)
+    # The landmark is server-rendered and can paint before the deferred scripts have run; keyboard
+    # shortcuts and live updates exist only once they have, so wait for the page's load event.
+    page.wait_for_load_state("load")
 
 
 def screenshot(page: Page, folder: Path, name: str) -> None:

@@ -59,3 +59,15 @@ def test_a_page_from_another_site_cannot_open_the_socket(settings: Settings, sta
             client.websocket_connect("/ws/console", headers=headers) as socket,
         ):
             socket.receive_json()
+
+
+def test_other_clients_authenticate_with_a_bearer_header_never_a_token_in_the_url(
+    settings: Settings, staff: dict
+) -> None:
+    with TestClient(create_app(settings), base_url="http://testserver") as client:
+        login = client.post("/api/v1/auth/login", json={"username": "operator1", "password": PASSWORD})
+        token = login.json()["access_token"]
+        with client.websocket_connect("/ws/console", headers={"Authorization": f"Bearer {token}"}) as socket:
+            assert socket.receive_json()["user"] == "operator1"
+        with pytest.raises(WebSocketDisconnect), client.websocket_connect(f"/ws/console?token={token}") as socket:
+            socket.receive_json()  # access logs keep URLs: a token there is refused

@@ -60,9 +60,12 @@
   }
 
   async function reload() {
-    const response = await fetch("/api/v1/console/queue", { credentials: "same-origin" });
-    if (!response.ok) return;
-    const items = await response.json();
+    let items;
+    try {
+      items = await Hotline.api("GET", "/api/v1/console/queue");
+    } catch (err) {
+      return; // the next reconnect or event tries again
+    }
     queue.replaceChildren();
     for (const message of items.reverse()) show(message);
     counted();
@@ -105,19 +108,12 @@
 
     async function setPresence(value) {
       error.hidden = true;
-      const response = await fetch("/api/v1/seats/me", {
-        method: "PUT",
-        credentials: "same-origin",
-        headers: { "Content-Type": "application/json" },
-        body: JSON.stringify({ presence: value }),
-      });
-      const body = await response.json();
-      if (!response.ok) {
-        error.textContent = body.message_zh || "操作失败";
+      try {
+        showPresence((await Hotline.api("PUT", "/api/v1/seats/me", { presence: value })).presence);
+      } catch (err) {
+        error.textContent = err.message;
         error.hidden = false;
-        return;
       }
-      showPresence(body.presence);
     }
 
     function fill(id, rows, text) {
@@ -161,13 +157,13 @@
 
     async function reload() {
       if (!seat) return;
-      const mine = await fetch("/api/v1/seats/me", { credentials: "same-origin" });
-      if (mine.ok) showPresence((await mine.json()).presence);
-      const live = await fetch("/api/v1/calls/queue", { credentials: "same-origin" });
-      if (live.ok) {
-        const rows = await live.json();
+      try {
+        showPresence((await Hotline.api("GET", "/api/v1/seats/me")).presence);
+        const rows = await Hotline.api("GET", "/api/v1/calls/queue");
         waiting.textContent = rows.filter((c) => c.status === "waiting").length;
         showCalls(rows);
+      } catch (err) {
+        return; // shown again after the next reconnect
       }
     }
 
