@@ -96,14 +96,20 @@ class Consoles:
         self._readers: list[asyncio.Task[None]] = []
 
     async def open(self, base: str, token: str, count: int) -> None:
-        url = base.replace("http://", "ws://") + f"/ws/console?token={token}"
+        url = base.replace("http://", "ws://") + "/ws/console"
         while len(self.sockets) < count:
             batch = min(CONNECT_BATCH, count - len(self.sockets))
-            self.sockets += await asyncio.gather(*(self._connect(url) for _ in range(batch)))
+            self.sockets += await asyncio.gather(*(self._connect(url, token) for _ in range(batch)))
         self._readers = [asyncio.create_task(self._read(s)) for s in self.sockets]
 
-    async def _connect(self, url: str) -> ClientConnection:
-        socket = await websockets.connect(url, open_timeout=60, max_queue=None, ping_interval=None)
+    async def _connect(self, url: str, token: str) -> ClientConnection:
+        socket = await websockets.connect(
+            url,
+            additional_headers={"Authorization": f"Bearer {token}"},
+            open_timeout=60,
+            max_queue=None,
+            ping_interval=None,
+        )
         hello = json.loads(await socket.recv())
         assert hello["type"] == "hello", hello
         return socket

@@ -26,14 +26,20 @@ bare_messages = Table(
 )
 
 
+async def prepare(url: str) -> None:
+    """Start from an empty table, once, before the server's processes start (they would race to create it)."""
+    engine = create_engine(url)
+    async with engine.begin() as connection:
+        await connection.run_sync(metadata.drop_all)
+        await connection.run_sync(metadata.create_all)
+    await engine.dispose()
+
+
 def create_app() -> FastAPI:
     engine = create_engine(os.environ["BENCH_DATABASE_URL"])
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        async with engine.begin() as connection:
-            await connection.run_sync(metadata.drop_all)
-            await connection.run_sync(metadata.create_all)
         yield
         await engine.dispose()
 

@@ -14,6 +14,7 @@ from pathlib import Path
 IDLE = ("Condition.wait", "Runner.run", "_worker (concurrent", "select (selectors", "poll (selectors")
 OURS = ("hotline/", "routing/", "knowledge_base/", "web/")
 NOT_OURS = ("hotline/cli.py",)  # the command that starts the server: every sample is under it
+PYTHON_FRAME = re.compile(r"\(\S+:\d+\)$")  # "function (path/to/file.py:123)"
 
 
 def py_spy() -> str | None:
@@ -57,8 +58,8 @@ def summary(raw: Path, top: int = 8) -> tuple[list[tuple[str, float]], list[tupl
     for line in raw.read_text().splitlines() if raw.exists() else []:
         stack, _, count = line.rpartition(" ")
         frames = stack.split(";")
-        if not frames or any(marker in frames[-1] for marker in IDLE) or not frames[-1].strip():
-            continue
+        if not frames or any(marker in frames[-1] for marker in IDLE) or not PYTHON_FRAME.search(frames[-1]):
+            continue  # idle, or a process sampled with no Python frame (only its command line, which has ";" in it)
         total += int(count)
         packages[_package(frames[-1])] += int(count)
         for frame in {

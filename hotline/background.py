@@ -1,4 +1,5 @@
-"""What runs in the background of a process: outbound delivery, the supervision sweep, routing proposals."""
+"""What runs in the background of a process: outbound delivery, the supervision sweep, routing proposals,
+knowledge-base answers and proposals."""
 
 from __future__ import annotations
 
@@ -12,8 +13,9 @@ from hotline.outbox.providers import InAppProvider, Provider
 from hotline.outbox.tasks import outbox_job
 from hotline.supervision.tasks import sla_sweep_job
 from hotline.surveys.tasks import survey_job
+from knowledge_base.live_index import LiveIndex
 from knowledge_base.platform.provider import PLATFORM_CHANNEL, PlatformResultProvider
-from knowledge_base.tasks import proposal_job
+from knowledge_base.tasks import auto_answer_job, proposal_job
 from routing.tasks import classify_job
 
 
@@ -26,8 +28,11 @@ def providers_for(settings: Settings, bus: EventBus) -> dict[str, Provider]:
     }
 
 
-def job_runner(settings: Settings, db: Database, providers: dict[str, Provider]) -> JobRunner:
-    """The periodic jobs of this process."""
+def job_runner(
+    settings: Settings, db: Database, providers: dict[str, Provider], kb_index: LiveIndex | None = None
+) -> JobRunner:
+    """The periodic jobs of this process; the knowledge-base jobs share ``kb_index`` (the process's own, if given)."""
+    index = kb_index or LiveIndex(db, settings.kb_index_poll_seconds)
     return JobRunner(
         db,
         [
@@ -36,6 +41,7 @@ def job_runner(settings: Settings, db: Database, providers: dict[str, Provider])
             survey_job(db, settings),
             classify_job(db, settings),
             call_queue_job(db, settings),
-            proposal_job(db, settings),
+            auto_answer_job(db, settings, index),
+            proposal_job(db, settings, index),
         ],
     )

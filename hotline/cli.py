@@ -51,6 +51,10 @@ def serve(
         proxy_headers=True,
         forwarded_allow_ips=forwarded_allow_ips,
         log_level="info",
+        access_log=settings.access_log,
+        # Console events are a few hundred bytes on the intranet: compressing each one once per socket cost
+        # more CPU in the fan-out than it saved, and every compressed socket holds its own zlib state.
+        ws_per_message_deflate=False,
     )
 
 

@@ -26,6 +26,8 @@ class Settings(BaseSettings):
     public_url: str = "http://127.0.0.1:8000"
     host: str = "127.0.0.1"
     port: int = 8000
+    access_log: bool = True  # a log line per request from `serve`; off behind nginx, whose access log has them
+    gc_tuning: bool = True  # freeze what startup built and collect young objects less often (hotline/main.py)
 
     demo_password: SecretStr | None = None
     seed_data_dir: Path = Path(__file__).resolve().parents[1].parent / "shared" / "data"
@@ -128,7 +130,9 @@ class Settings(BaseSettings):
     # Knowledge base and the approval platform (knowledge_base/): search, auto-answers, the platform adapter.
     # See docs/KNOWLEDGE_BASE.md and docs/PLATFORM.md.
     kb_index_poll_seconds: float = 5.0  # a process picks up entries changed by another process this often
-    kb_auto_answer: bool = True  # WeChat and SMS messages get the knowledge base's answer when it is confident
+    kb_warm_up: bool = True  # build the search index in the background at start, not at the first search
+    kb_auto_answer: bool = True  # new WeChat and SMS orders get the knowledge base's answer when it is confident
+    kb_auto_answer_poll_seconds: float = 2.0  # how often the job answering them (after the acknowledgement) runs
     kb_auto_answer_min_score: float = 0.55  # the top hit's score (0..1) needed for an auto-answer
     kb_auto_answer_min_margin: float = 0.05  # and its lead over the second hit
     kb_auto_answer_max_chars: int = 300  # longer answers are cut, with a pointer to the FAQ page

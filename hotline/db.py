@@ -20,6 +20,11 @@ SQLITE_BUSY_TIMEOUT_SECONDS = 30
 READONLY = "hotline_readonly"
 AUTOCOMMIT_ENGINE = "hotline_autocommit_engine"  # session.info key: short statements outside the transaction
 AUTOCOMMIT_POOL_SIZE = 4
+# Connections a process keeps open (and may add for a burst). Below the requests in flight, connections beyond
+# the pool were opened and closed again for each burst: a connection costs milliseconds of CPU to open.
+POOL_SIZE = 20
+POOL_OVERFLOW = 5
+POOL_RECYCLE_SECONDS = 1800  # idle connections older than this are replaced (firewalls drop idle TCP sessions)
 
 
 def async_url(url: str) -> URL:
@@ -66,7 +71,10 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
         engine = create_async_engine(target, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS}, **kwargs)
         _prepare_sqlite(engine)
         return engine
-    return create_async_engine(target, pool_pre_ping=True, **kwargs)
+    # No ping before every checkout (a round trip per transaction): a connection that died with the server
+    # fails its one request, and SQLAlchemy then replaces every connection of the pool that predates it.
+    pool = {"pool_size": POOL_SIZE, "max_overflow": POOL_OVERFLOW, "pool_recycle": POOL_RECYCLE_SECONDS}
+    return create_async_engine(target, **{**pool, **kwargs})
 
 
 class Database:
@@ -81,7 +89,12 @@ class Database:
         self.autocommit_engine = (
             None
             if is_sqlite(self.engine)
-            else create_engine(url, pool_size=AUTOCOMMIT_POOL_SIZE, max_overflow=0, isolation_level="AUTOCOMMIT")
+            else create_engine(
+                url,
+                pool_size=AUTOCOMMIT_POOL_SIZE,
+                max_overflow=0,
+                isolation_level="AUTOCOMMIT",
+            )
         )
         self._writer = async_sessionmaker(
             self.engine, expire_on_commit=False, info={AUTOCOMMIT_ENGINE: self.autocommit_engine}
@@ -104,9 +117,9 @@ class Database:
                 await session.rollback()
                 take_pending(session)
                 raise
-            if self.bus is not None:
-                for event in take_pending(session):
-                    await self.bus.publish(event)
+            events = take_pending(session)
+            if self.bus is not None and events:
+                await self.bus.publish_all(events)
 
     @asynccontextmanager
     async def read_session(self) -> AsyncIterator[AsyncSession]:

@@ -21,6 +21,7 @@ from hotline.tickets.models import (
 )
 from hotline.units.models import Unit
 from knowledge_base.models import (
+    KbAutoAnswer,
     KbEntry,
     KbEntryVersion,
     KbFeedback,
@@ -47,6 +48,7 @@ __all__ = [
     "DispatchRule",
     "DispatchRuleVersion",
     "JobRun",
+    "KbAutoAnswer",
     "KbEntry",
     "KbEntryVersion",
     "KbFeedback",

@@ -110,6 +110,25 @@ class KbFeedback(SQLModel, table=True):
     created_at: datetime = _instant(nullable=False)
 
 
+class AutoAnswerOutcome(StrEnum):
+    ANSWERED = "answered"  # a confident answer was queued to the citizen
+    NOT_CONFIDENT = "not_confident"  # no entry scored high enough, or two were too close
+    WANTS_PERSON = "wants_person"  # the message itself asked for a person
+    UNREACHABLE = "unreachable"  # confident, but the citizen has no channel to send it on
+
+
+class KbAutoAnswer(SQLModel, table=True):
+    """What the knowledge base answered a new WeChat or SMS order with, decided once after intake."""
+
+    __tablename__ = "kb_auto_answers"
+
+    ticket_id: int = Field(foreign_key="tickets.id", primary_key=True)
+    outcome: str = Field(max_length=16)
+    entry_id: int | None = Field(default=None, foreign_key="kb_entries.id")
+    score: float | None = None
+    created_at: datetime = _instant(nullable=False)
+
+
 class ProposalStatus(StrEnum):
     PENDING = "pending"
     ACCEPTED = "accepted"  # became a new draft entry

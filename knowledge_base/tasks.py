@@ -1,7 +1,9 @@
-"""Background job of the knowledge base: draft proposals from consultations closed since the last run.
+"""Background jobs of the knowledge base: automatic answers to new WeChat and SMS orders, and draft proposals
+from consultations closed since the last run.
 
-The database says what is left to do (closed consultations without a proposal), so a restart loses nothing,
-and the unique ticket id of a proposal makes two runs at once store each proposal once.
+The database says what is left to do (new orders without an answer decision, closed consultations without a
+proposal), so a restart loses nothing, and a unique ticket id makes two runs at once store each decision or
+proposal once.
 """
 
 from __future__ import annotations
@@ -16,9 +18,11 @@ from hotline.db import Database
 from hotline.db_types import utcnow
 from hotline.jobs import PeriodicJob
 from knowledge_base import proposals
+from knowledge_base.auto_answer import answer_new_orders
 from knowledge_base.live_index import LiveIndex
 
 PROPOSAL_JOB = "kb_propose_drafts"
+AUTO_ANSWER_JOB = "kb_auto_answer"
 MAX_BATCHES_PER_RUN = 10
 
 
@@ -30,6 +34,16 @@ def proposal_job(db: Database, settings: Settings, index: LiveIndex | None = Non
         return await propose_drafts(db, live, min_score=settings.kb_duplicate_min_score)
 
     return PeriodicJob(PROPOSAL_JOB, settings.kb_proposal_poll_seconds, run)
+
+
+def auto_answer_job(db: Database, settings: Settings, index: LiveIndex | None = None) -> PeriodicJob:
+    """Answer new WeChat and SMS orders from the knowledge base every ``HOTLINE_KB_AUTO_ANSWER_POLL_SECONDS``."""
+    live = index or LiveIndex(db, settings.kb_index_poll_seconds)
+
+    async def run() -> dict[str, Any]:
+        return await answer_new_orders(db, live, settings)
+
+    return PeriodicJob(AUTO_ANSWER_JOB, settings.kb_auto_answer_poll_seconds, run)
 
 
 async def propose_drafts(

@@ -92,6 +92,8 @@ async def db(database_url: str) -> AsyncIterator[Database]:
 def settings(database_url: str) -> Settings:
     return Settings(
         run_jobs=False,  # tests run jobs explicitly, at the instants they choose
+        kb_warm_up=False,  # tests that search expect the index built by their first search
+        gc_tuning=False,  # a test process starts hundreds of apps: frozen objects would never be freed
         environment="test",
         database_url=database_url,
         cookie_secure=False,

@@ -169,8 +169,9 @@ def hotline_processes(database_url: str, twilio_base: str, tmp_path: Path) -> It
 @asynccontextmanager
 async def console(base: str, token: str) -> AsyncIterator[ClientConnection]:
     """An operator's console socket on one instance, past its greeting."""
-    url = base.replace("http://", "ws://") + f"/ws/console?token={token}"
-    async with websockets.connect(url, open_timeout=DEADLINE_SECONDS) as socket:
+    url = base.replace("http://", "ws://") + "/ws/console"
+    bearer = {"Authorization": f"Bearer {token}"}  # never in the URL, where access logs would keep it
+    async with websockets.connect(url, additional_headers=bearer, open_timeout=DEADLINE_SECONDS) as socket:
         hello = json.loads(await asyncio.wait_for(socket.recv(), DEADLINE_SECONDS))
         assert hello["type"] == "hello"
         yield socket
@@ -235,18 +236,21 @@ async def test_an_sms_to_one_instance_reaches_a_console_on_the_other_and_each_re
                 assert response.status_code == 200, response.text
 
         async def all_sent() -> list[OutboxMessage] | None:
-            rows = await outbox_rows(db)
+            # The replies only: in the survey calling hours, callback surveys follow them by SMS too.
+            rows = [r for r in await outbox_rows(db) if r.dedupe_key.startswith("citizen:")]
             return rows if len(rows) == len(numbers) and all(r.status == OutboxStatus.SENT for r in rows) else None
 
         rows = await eventually(all_sent, "every reply to be sent by the workers")
-        assert len(twilio.requests) == len(numbers)  # two workers polling, yet one request per reply
+        replies = [r for r in twilio.requests if "路灯已修复" in r["body"]]
+        assert len(replies) == len(numbers)  # two workers polling, yet one request per reply
         async with db.read_session() as session:
             tickets = {t.number: t for t in (await session.execute(select(Ticket))).scalars()}
         for number, n in numbers.items():
-            sent = [r for r in twilio.requests if number in r["body"]]
+            sent = [r for r in replies if number in r["body"]]
             assert [r["to"] for r in sent] == [f"+861390000{n:04d}"]
             assert tickets[number].status == "replied"
-        assert {r.provider_message_id for r in rows} == set(twilio.delivered.values())
+        assert {r.provider_message_id for r in rows} <= set(twilio.delivered.values())
+        assert len({r.provider_message_id for r in rows}) == len(numbers)
 
 
 async def test_a_worker_killed_mid_delivery_loses_nothing_and_the_citizen_gets_one_sms(

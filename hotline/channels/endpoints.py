@@ -26,7 +26,10 @@ GATEWAY_TOKEN_HEADER = "x-hotline-gateway-token"
 
 @webhooks.post("/twilio/sms")
 async def twilio_sms_webhook(request: Request, db: DB, settings: AppSettings) -> Response:
-    """An SMS from Twilio: checked against our public URL, stored once, answered with the order number."""
+    """An SMS from Twilio: checked against our public URL, stored once, answered with the order number.
+
+    A knowledge-base answer to a new order follows as a separate message (``knowledge_base.auto_answer``).
+    """
     twilio_sms.require_signature(settings, request.headers)
     params = parse_form(await read_body(request, settings.channel_max_body_bytes))
     twilio_sms.authenticate(
@@ -35,8 +38,7 @@ async def twilio_sms_webhook(request: Request, db: DB, settings: AppSettings) ->
     message = twilio_sms.to_inbound(params)
     async with db.session() as session:
         receipt = await intake.receive(session, message, attach_window=intake.attach_window(settings))
-    reply = twilio_sms.acknowledgement(receipt)
-    reply = await auto_answer.with_auto_answer(request.app, message, receipt, reply)
+    reply = auto_answer.with_handoff(message, receipt, twilio_sms.acknowledgement(receipt))
     return Response(twilio_sms.twiml(reply), media_type=XML)
 
 
@@ -56,8 +58,7 @@ async def wechat_push(request: Request, db: DB, settings: AppSettings) -> Respon
         return PlainTextResponse("success")
     async with db.session() as session:
         receipt = await intake.receive(session, message, attach_window=intake.attach_window(settings))
-    content = wechat.reply_text(settings, message, receipt)
-    content = await auto_answer.with_auto_answer(request.app, message, receipt, content)
+    content = auto_answer.with_handoff(message, receipt, wechat.reply_text(settings, message, receipt))
     if content is None:
         return PlainTextResponse("success")
     return Response(wechat.render_reply(settings, push, content), media_type=XML)

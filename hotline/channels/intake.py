@@ -3,8 +3,9 @@
 A channel adapter authenticates the sender and turns its payload into an ``InboundMessage``;
 ``receive`` then stores it idempotently, identifies the citizen, attaches it to the citizen's
 open order or registers a new one, and returns what the acknowledgement needs. Classification,
-similarity search and notifications listen to the ``message.received`` event published after
-the commit, so they never delay the acknowledgement.
+the knowledge base's automatic answer and notifications are background jobs that find the new order
+in the database after the commit, so they never delay the acknowledgement; the live console hears of
+it through the ``message.received`` event.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from hotline.channels import repository
 from hotline.channels.models import AttachmentKind, Channel
 from hotline.channels.text import clean, clean_json, clean_or_none, external_key
 from hotline.citizens import service as citizens
-from hotline.citizens.models import Citizen, IdentityKind
+from hotline.citizens.models import IdentityKind
 from hotline.config import Settings
 from hotline.db_types import utcnow
 from hotline.errors import Conflict, InvalidInput
@@ -115,33 +116,33 @@ async def receive(
     )
     if message_id is None:
         return await _repeat(session, message.channel, external_id)
-    citizen, first_contact = await _citizen(session, message.sender)
-    if message.opens_ticket and citizen is not None and citizen.id is not None and not first_contact:
+    citizen_id, first_contact = await _citizen(session, message.sender)
+    if message.opens_ticket and citizen_id is not None and not first_contact:
         answer = await survey_answers.take_message(
-            session, channel=message.channel, citizen_id=citizen.id, message_id=message_id, body=body, now=now
+            session, channel=message.channel, citizen_id=citizen_id, message_id=message_id, body=body, now=now
         )
         if answer is not None:  # kept on the surveyed order, never a new one
             await repository.link_message(
-                session, message_id=message_id, citizen_id=citizen.id, ticket_id=answer.ticket_id
+                session, message_id=message_id, citizen_id=citizen_id, ticket_id=answer.ticket_id
             )
             return Receipt(
                 message_id=message_id,
                 duplicate=False,
                 ticket_id=answer.ticket_id,
                 ticket_number=answer.ticket_number,
-                citizen_id=citizen.id,
+                citizen_id=citizen_id,
                 survey_reply=answer.reply,
             )
     ticket, new_ticket = None, False
     if message.opens_ticket:
-        known = None if first_contact else citizen  # a first contact has no orders to attach to yet
-        ticket, new_ticket = await _attach_or_register(session, message, body, citizen, known, now - attach_window, now)
-    await repository.link_message(
-        session,
-        message_id=message_id,
-        citizen_id=citizen.id if citizen else None,
-        ticket_id=ticket.id if ticket else None,
-    )
+        known = None if first_contact else citizen_id  # a first contact has no orders to attach to yet
+        ticket, new_ticket = await _attach_or_register(
+            session, message, message_id, body, citizen_id, known, now - attach_window, now
+        )
+    if not new_ticket:  # a new order was linked to its message as it was stored
+        await repository.link_message(
+            session, message_id=message_id, citizen_id=citizen_id, ticket_id=ticket.id if ticket else None
+        )
     for attachment in message.attachments:
         await repository.add_attachment(
             session,
@@ -157,7 +158,7 @@ async def receive(
         ticket_id=ticket.id if ticket else None,
         ticket_number=ticket.number if ticket else None,
         new_ticket=new_ticket,
-        citizen_id=citizen.id if citizen else None,
+        citizen_id=citizen_id,
     )
     _announce(session, message.channel, receipt, body)
     return receipt
@@ -179,40 +180,33 @@ async def _repeat(session: AsyncSession, channel: str, external_id: str) -> Rece
     )
 
 
-async def _citizen(session: AsyncSession, sender: Identity | None) -> tuple[Citizen | None, bool]:
-    """The sender's citizen record, locked for this intake, and whether it was created by this message.
-
-    A citizen created here needs no lock: no one else sees the row before this transaction commits,
-    and a concurrent first message from the same sender waits on the identity's unique key.
-    """
+async def _citizen(session: AsyncSession, sender: Identity | None) -> tuple[int | None, bool]:
+    """The sender's citizen, locked for this intake (or just created by it), and whether it is their first contact."""
     if sender is None:
         return None, False
     value = clean(sender.value, MAX_IDENTITY).strip()
     if not value:
         raise InvalidInput("缺少发送方", "the sender is missing")
     name = clean_or_none(sender.name, MAX_NAME)
-    citizen, created = await citizens.identify_or_create(session, kind=sender.kind, value=value, name=name)
-    assert citizen.id is not None
-    if not created:
-        await repository.lock_citizen(session, citizen_id=citizen.id)
-    return citizen, created
+    return await citizens.identify_locked(session, kind=sender.kind, value=value, name=name)
 
 
 async def _attach_or_register(
     session: AsyncSession,
     message: InboundMessage,
+    message_id: int,
     body: str,
-    citizen: Citizen | None,
-    known: Citizen | None,
+    citizen_id: int | None,
+    known: int | None,
     since: datetime,
     now: datetime,
 ) -> tuple[Ticket, bool]:
     """The order this message belongs to: a threaded one, the known citizen's recent open one, or a new one."""
-    if known is not None and known.id is not None:
-        threaded = await _threaded(session, message, known.id)
+    if known is not None:
+        threaded = await _threaded(session, message, known)
         if threaded is not None:
             return threaded, False
-        recent = await repository.recent_open_ticket(session, citizen_id=known.id, since=since)
+        recent = await repository.recent_open_ticket(session, citizen_id=known, since=since)
         if recent is not None:
             return recent, False
     data = TicketCreate(
@@ -224,7 +218,10 @@ async def _attach_or_register(
         request_type=message.request_type or RequestType.CONSULTATION,
         confidential=message.confidential,
     )
-    return await create_ticket(session, data=data, actor=SYSTEM_ACTOR, citizen=citizen, now=now), True
+    ticket = await create_ticket(
+        session, data=data, actor=SYSTEM_ACTOR, citizen_id=citizen_id, message_id=message_id, now=now
+    )
+    return ticket, True
 
 
 async def _threaded(session: AsyncSession, message: InboundMessage, citizen_id: int) -> Ticket | None:

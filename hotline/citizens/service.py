@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import phonenumbers
+from sqlalchemy import String, bindparam, delete, exists, literal_column, null, union_all, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from hotline.citizens.models import ChannelIdentity, Citizen, IdentityKind
-from hotline.db_types import utcnow
+from hotline.db_types import UTCDateTime, utcnow
 from hotline.errors import InvalidInput
 
 DEFAULT_REGION = "CN"
@@ -77,6 +80,78 @@ async def identify_or_create(
     other = await _by_identity(session, kind, canonical)
     assert other is not None
     return other, False
+
+
+async def identify_locked(
+    session: AsyncSession, *, kind: IdentityKind, value: str, name: str | None = None
+) -> tuple[int, bool]:
+    """The id of the citizen behind an identity, locked until the caller commits, and whether they are new.
+
+    The intake's way in: two messages of one citizen at once then take their turns, so they cannot both
+    open an order. On PostgreSQL one statement finds and locks the citizen, or creates citizen and identity
+    (a new citizen needs no lock: no one else sees the row before this transaction commits, and the same
+    sender's concurrent first message waits on the identity's unique key). SQLite lets one transaction
+    write at a time, which serialises intake already.
+    """
+    if session.get_bind().dialect.name != "postgresql":
+        citizen, created = await identify_or_create(session, kind=kind, value=value, name=name)
+        assert citizen.id is not None
+        return citizen.id, created
+    canonical = normalize_identity(kind, value)
+    for _ in range(2):  # a second pass only after losing the race for a new identity (see below)
+        params = {"kind": kind.value, "value": canonical, "name": name, "now": utcnow()}
+        rows = (await session.execute(FIND_LOCK_OR_CREATE, params)).all()
+        found = {outcome: (citizen_id, known_name) for citizen_id, known_name, outcome in rows}
+        if "found" in found:
+            citizen_id, known_name = found["found"]
+            if name and not known_name:
+                await session.execute(update(Citizen).where(col(Citizen.id) == citizen_id).values(name=name))
+            return citizen_id, False
+        if "created" in found:
+            return found["created"][0], True
+        # The same sender's other message created the identity first: drop our citizen and take theirs.
+        await session.execute(delete(Citizen).where(col(Citizen.id) == found["orphan"][0]))
+    raise RuntimeError(f"identity {kind.value} could be neither found nor created")
+
+
+def _find_lock_or_create() -> Any:
+    """(citizen id, name, "found" | "created" | "orphan") rows: the locked citizen, or the one just made.
+
+    Built once with bound parameters (``kind``, ``value``, ``name``, ``now``): constructing a statement of
+    this size costs more CPU than running it.
+    """
+    citizens: Any = Citizen.__table__  # type: ignore[attr-defined]
+    identities: Any = ChannelIdentity.__table__  # type: ignore[attr-defined]
+    kind, value = bindparam("kind", type_=String()), bindparam("value", type_=String())
+    name, now = bindparam("name", type_=String()), bindparam("now", type_=UTCDateTime())
+    found = (
+        select(citizens.c.id, citizens.c.name)
+        .join_from(citizens, identities, identities.c.citizen_id == citizens.c.id)
+        .where(identities.c.kind == kind, identities.c.value == value)
+        .with_for_update(of=citizens)
+        .cte("found")
+    )
+    new_citizen = (
+        pg_insert(citizens)
+        .from_select(["name", "created_at"], select(name, now).where(~exists(found.select())))
+        .returning(citizens.c.id)
+        .cte("new_citizen")
+    )
+    new_identity = (
+        pg_insert(identities)
+        .from_select(["citizen_id", "kind", "value", "created_at"], select(new_citizen.c.id, kind, value, now))
+        .on_conflict_do_nothing(index_elements=["kind", "value"])
+        .returning(identities.c.citizen_id)
+        .cte("new_identity")
+    )
+    return union_all(
+        select(found.c.id, found.c.name, literal_column("'found'")),
+        select(new_identity.c.citizen_id, null(), literal_column("'created'")),
+        select(new_citizen.c.id, null(), literal_column("'orphan'")).where(~exists(new_identity.select())),
+    )
+
+
+FIND_LOCK_OR_CREATE = _find_lock_or_create()
 
 
 async def _by_identity(session: AsyncSession, kind: IdentityKind, canonical: str) -> Citizen | None:

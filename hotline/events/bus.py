@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
@@ -42,6 +42,10 @@ class EventBus(Protocol):
 
     async def publish(self, event: BusEvent) -> None: ...
 
+    async def publish_all(self, events: Sequence[BusEvent]) -> None:
+        """Publish events in order (a transaction's events, in one round trip where the bus has one)."""
+        ...
+
     def subscribe(self, *channels: str) -> contextlib.AbstractAsyncContextManager[Subscription]: ...
 
 
@@ -65,6 +69,10 @@ class InProcessEventBus:
             if queue.full():
                 queue.get_nowait()
             queue.put_nowait(event)
+
+    async def publish_all(self, events: Sequence[BusEvent]) -> None:
+        for event in events:
+            await self.publish(event)
 
     @contextlib.asynccontextmanager
     async def subscribe(self, *channels: str) -> AsyncIterator[Subscription]:

@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable, Sequence
 
 import redis.asyncio as redis
 
@@ -21,6 +21,10 @@ log = logging.getLogger(__name__)
 PREFIX = "hotline:bus:"
 SUBSCRIBE_TIMEOUT_SECONDS = 5
 RECONNECT_PAUSE_SECONDS = 1.0
+
+
+def _encoded(event: BusEvent) -> str:
+    return json.dumps(event.payload, ensure_ascii=False, default=str)
 
 
 class RedisEventBus:
@@ -35,7 +39,16 @@ class RedisEventBus:
         self._reader: asyncio.Task[None] | None = None
 
     async def publish(self, event: BusEvent) -> None:
-        await self._client.publish(PREFIX + event.channel, json.dumps(event.payload, ensure_ascii=False, default=str))
+        await self._client.publish(PREFIX + event.channel, _encoded(event))
+
+    async def publish_all(self, events: Sequence[BusEvent]) -> None:
+        if len(events) == 1:
+            await self.publish(events[0])
+            return
+        async with self._client.pipeline(transaction=False) as pipe:  # one round trip, order kept
+            for event in events:
+                pipe.publish(PREFIX + event.channel, _encoded(event))
+            await pipe.execute()
 
     @contextlib.asynccontextmanager
     async def subscribe(self, *channels: str) -> AsyncIterator[Subscription]:

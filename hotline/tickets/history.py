@@ -26,13 +26,40 @@ async def write_event(
     reason: str | None = None,
     payload: dict[str, Any] | None = None,
     at: datetime | None = None,
-    first: bool = False,
 ) -> TicketEvent:
-    """Append one event to an order's history (``first``: the order is new) and announce it after the commit."""
+    """Append one event to an order's history and announce it after the commit."""
     assert ticket.id is not None
-    event = TicketEvent(
-        ticket_id=ticket.id,
-        seq=1 if first else await repository.next_event_seq(session, ticket_id=ticket.id),
+    event = new_event(
+        ticket=ticket,
+        seq=await repository.next_event_seq(session, ticket_id=ticket.id),
+        action=action,
+        actor=actor,
+        from_status=from_status,
+        reason=reason,
+        payload=payload,
+        at=at,
+    )
+    session.add(event)
+    await session.flush()
+    announce(session, ticket=ticket, action=action)
+    return event
+
+
+def new_event(
+    *,
+    ticket: Ticket,
+    seq: int,
+    action: str,
+    actor: Actor,
+    from_status: str | None,
+    reason: str | None = None,
+    payload: dict[str, Any] | None = None,
+    at: datetime | None = None,
+) -> TicketEvent:
+    """An event of an order, not stored yet (``ticket_id`` is set when the order has one)."""
+    return TicketEvent(
+        ticket_id=ticket.id or 0,
+        seq=seq,
         action=action,
         actor_id=actor.user_id,
         actor_role=actor.role,
@@ -42,8 +69,10 @@ async def write_event(
         payload=payload or {},
         created_at=at or utcnow(),
     )
-    session.add(event)
-    await session.flush()
+
+
+def announce(session: AsyncSession, *, ticket: Ticket, action: str) -> None:
+    """Tell the live screens about an order's new event once the transaction has committed."""
     publish_after_commit(
         session,
         BusEvent(
@@ -57,7 +86,6 @@ async def write_event(
             },
         ),
     )
-    return event
 
 
 async def record_history(

@@ -10,22 +10,24 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import make_transient_to_detached
 
 from hotline.auth.models import Role
 from hotline.auth.service import CurrentUser
 from hotline.citizens import service as citizens
-from hotline.citizens.models import Citizen, IdentityKind
+from hotline.citizens.models import IdentityKind
 from hotline.db_types import utcnow
 from hotline.errors import NotFound
 from hotline.supervision import clock
 from hotline.tickets import effects, repository
-from hotline.tickets.history import write_event
+from hotline.tickets.history import announce, new_event, write_event
 from hotline.tickets.lifecycle import OPEN_STATUSES, Action, Actor, Status, TicketFacts, decide
 from hotline.tickets.models import RequestType, Ticket, TicketAssignment
 from hotline.tickets.schemas import TicketCreate
 from hotline.timefmt import to_local
 from hotline.units.models import Unit
 from hotline.units.repository import units_by_id
+from knowledge_base.platform import results as platform_results
 
 TITLE_LENGTH = 30
 SYSTEM_ACTOR = Actor(role=Role.SYSTEM)
@@ -49,14 +51,19 @@ async def create_ticket(
     *,
     data: TicketCreate,
     actor: Actor,
-    citizen: Citizen | None = None,
+    citizen_id: int | None = None,
+    message_id: int | None = None,
     now: datetime | None = None,
 ) -> Ticket:
-    """Register a new order (受理) with its first event; ``now`` lets imports and replays set the time."""
-    if citizen is None and data.citizen_phone:
+    """Register a new order (受理) with its first event; ``now`` lets imports and replays set the time.
+
+    ``message_id``: the stored message that opened the order (intake), linked to it and its citizen at once.
+    """
+    if citizen_id is None and data.citizen_phone:
         citizen = await citizens.identify(
             session, kind=IdentityKind.PHONE, value=data.citizen_phone, name=data.citizen_name
         )
+        citizen_id = citizen.id
     now = now or utcnow()
     ticket = Ticket(
         number=await repository.next_number(session, day=to_local(now).strftime("%Y%m%d")),
@@ -67,25 +74,26 @@ async def create_ticket(
         address=data.address,
         title=data.title or make_title(data.content),
         content=data.content,
-        citizen_id=citizen.id if citizen else None,
+        citizen_id=citizen_id,
         confidential=data.confidential or data.request_type is RequestType.REPORT,
         status=Status.REGISTERED,
         created_by_id=actor.user_id,
         created_at=now,
         updated_at=now,
     )
-    session.add(ticket)
-    await session.flush()
-    await write_event(
-        session,
+    event = new_event(
         ticket=ticket,
+        seq=1,
         action=Action.CREATE,
         actor=actor,
         from_status=None,
         payload={"channel": data.channel},
         at=now,
-        first=True,
     )
+    ticket.id = await repository.insert_registered(session, ticket=ticket, event=event, message_id=message_id)
+    make_transient_to_detached(ticket)  # stored as it stands: attach it without reading it back
+    session.add(ticket)
+    announce(session, ticket=ticket, action=Action.CREATE)
     return ticket
 
 
@@ -120,6 +128,8 @@ async def act(
     await clock.reschedule(session, ticket)
     ticket.updated_at = now
     ticket.version += 1
+    if outcome.to_status is Status.REPLIED:  # answered: a platform case linked to the order gets the result
+        await platform_results.push_on_answer(session, ticket=ticket, now=now)
     reason = text if effects.text_is_reason(action) else None
     await write_event(
         session,

@@ -47,6 +47,25 @@ async def push_result(session: AsyncSession, *, ticket: Ticket, now: datetime) -
     cases = await cases_of(session, ticket_id=ticket.id)
     if not cases:
         raise Conflict("工单未关联政务服务平台办件", "the order is not linked to a platform case")
+    await _queue(session, ticket, cases, now)
+    return cases
+
+
+async def push_on_answer(session: AsyncSession, *, ticket: Ticket, now: datetime) -> int:
+    """Queue the result for the order's platform cases as it is answered (in the answering transaction).
+
+    An order that came from the platform (a bad review, a 办不成事 report) owes the platform its result:
+    nobody has to remember to push it. Returns the number of cases queued; none for most orders.
+    """
+    if ticket.id is None or ticket.status not in ANSWERED_STATUSES or not (ticket.answer or ticket.reply):
+        return 0
+    cases = await cases_of(session, ticket_id=ticket.id)
+    await _queue(session, ticket, cases, now)
+    return len(cases)
+
+
+async def _queue(session: AsyncSession, ticket: Ticket, cases: list[PlatformCase], now: datetime) -> None:
+    """One outbox message per case, keyed by case and order version (a repeat of the same result is one)."""
     body = json.dumps(result_document(ticket, now), ensure_ascii=False)
     for case in cases:
         await outbox.enqueue(
@@ -58,4 +77,3 @@ async def push_result(session: AsyncSession, *, ticket: Ticket, now: datetime) -
             ticket_id=ticket.id,
         )
         case.result_pushed_at = now
-    return cases

@@ -49,3 +49,19 @@ async def test_every_console_of_an_instance_gets_the_event_and_channels_can_be_a
     finally:
         await instance_a.close()
         await instance_b.close()
+
+
+async def test_a_transactions_events_reach_the_other_instance_in_order() -> None:
+    assert REDIS_URL is not None
+    instance_a, instance_b = RedisEventBus(REDIS_URL), RedisEventBus(REDIS_URL)
+    orders, console = (f"channel-{uuid.uuid4().hex[:8]}" for _ in range(2))
+    events = [BusEvent(orders, {"type": "ticket.create"}), BusEvent(console, {"type": "message.received"})]
+    try:
+        async with instance_b.subscribe(orders, console) as subscription:
+            await instance_a.publish_all([*events, BusEvent(orders, {"type": "ticket.dispatch"})])
+            stream = aiter(subscription)
+            received = [await asyncio.wait_for(anext(stream), timeout=5) for _ in range(3)]  # type: ignore[call-overload]
+        assert received == [*events, BusEvent(orders, {"type": "ticket.dispatch"})]
+    finally:
+        await instance_a.close()
+        await instance_b.close()

@@ -140,7 +140,10 @@ async def test_the_result_is_pushed_back_through_the_outbox_and_retried(
     assert early.status_code == 409  # nothing to push before the order is answered
     answer = {"answer": "已联系市卫健委窗口，材料齐全当场受理，并向您致歉。"}
     assert (await client.post(f"/api/v1/tickets/{ticket_id}/answer-directly", headers=operator, json=answer)).is_success
-    pushed = await client.post(f"/api/v1/tickets/{ticket_id}/platform-result", headers=operator)
+    async with db.read_session() as session:  # answering queued the push by itself, in the same transaction
+        platform_rows = select(OutboxMessage).where(OutboxMessage.channel == "platform")
+        assert [row.recipient for row in (await session.execute(platform_rows)).scalars()] == ["SQ2026110100123"]
+    pushed = await client.post(f"/api/v1/tickets/{ticket_id}/platform-result", headers=operator)  # staff again: one
     assert pushed.status_code == 200 and pushed.json()[0]["result_pushed_at"]
     assert (await client.post(f"/api/v1/tickets/{ticket_id}/platform-result", headers=operator)).status_code == 200
 

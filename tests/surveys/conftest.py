@@ -19,7 +19,7 @@ from hotline.auth.models import User
 from hotline.channels.app import build_providers
 from hotline.channels.models import Channel
 from hotline.citizens import service as citizens
-from hotline.citizens.models import Citizen, IdentityKind
+from hotline.citizens.models import IdentityKind
 from hotline.config import Settings
 from hotline.db import Database
 from hotline.events.bus import InProcessEventBus
@@ -84,12 +84,11 @@ async def replied_order(
     steps = steps or Steps()
     who = await citizen_id(db, phone=phone, openid=openid)
     async with db.session() as session:
-        citizen = await session.get(Citizen, who) if who else None
         ticket = await service.create_ticket(
             session,
             data=TicketCreate(content="小区路灯不亮", channel=channel, category_id=category_id),
             actor=OPERATOR,
-            citizen=citizen,
+            citizen_id=who,
             now=at,
         )
         ticket_id = ticket.id or 0

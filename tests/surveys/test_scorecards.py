@@ -67,11 +67,8 @@ class Month:
     async def register(self, when: datetime) -> int:
         who = await citizen_id(self.db, phone=next(self.phones))
         async with self.db.session() as session:
-            from hotline.citizens.models import Citizen
-
-            citizen = await session.get(Citizen, who)
             data = TicketCreate(content="小区路灯不亮", request_type=RequestType.CONSULTATION, channel="sms")
-            ticket = await service.create_ticket(session, data=data, actor=OPERATOR, citizen=citizen, now=when)
+            ticket = await service.create_ticket(session, data=data, actor=OPERATOR, citizen_id=who, now=when)
             return ticket.id or 0
 
     async def dispatch(self, ticket_id: int, unit: str, when: datetime) -> None:
