@@ -1,7 +1,9 @@
-"""The live console's feed: the queue of waiting messages, and a websocket that pushes new ones.
+"""The live screens' feeds: the console's queue of waiting messages and its websocket, and the department
+workbench's websocket.
 
-Only hotline staff (operators, dispatchers, supervisors) connect. A console that loses its socket
-reconnects and reloads the queue, so nothing that arrived meanwhile is missed.
+Only hotline staff (operators, dispatchers, supervisors) connect to the console's socket; only department
+staff to the workbench's, which tells them about their own units' orders. A page that loses its socket
+reconnects and reloads what it shows, so nothing that happened meanwhile is missed.
 """
 
 from __future__ import annotations
@@ -9,7 +11,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from typing import Annotated
+from collections.abc import Coroutine
+from typing import Annotated, Any
 from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Query, WebSocket, WebSocketDisconnect
@@ -18,20 +21,23 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from hotline.auth import service as auth_service
-from hotline.auth.models import HOTLINE_ROLES
+from hotline.auth.models import HOTLINE_ROLES, Role
 from hotline.auth.service import CurrentUser
 from hotline.channels.models import CHANNEL_LABELS_ZH, Channel, Direction, Message
 from hotline.db import Database
 from hotline.db_types import utcnow
 from hotline.deps import DB, User, bearer_or_cookie
 from hotline.errors import Forbidden, InvalidInput, NotFound
-from hotline.events.bus import EventBus
+from hotline.events.bus import EventBus, Subscription
 from hotline.tickets.lifecycle import Status
 from hotline.tickets.models import Ticket
 from hotline.timefmt import LocalDateTime
+from hotline.units.models import Unit
 from web.similar import SimilarOrder, citizen_by_phone, similar_open_orders
 
 CONSOLE_CHANNELS = ("console", "tickets")
+WORKBENCH_CHANNEL = "tickets"
+WORKBENCH_FIELDS = ("type", "ticket_id", "number", "status")  # nothing of the order's content
 QUEUE_LENGTH = 50
 PREVIEW_LENGTH = 120
 MAX_SIMILAR = 20
@@ -115,14 +121,15 @@ def _same_origin(websocket: WebSocket) -> bool:
     return origin is None or urlsplit(origin).netloc == websocket.headers.get("host")
 
 
-async def _console_user(websocket: WebSocket) -> CurrentUser | None:
+async def _socket_user(websocket: WebSocket, roles: frozenset[Role] | set[Role]) -> CurrentUser | None:
+    """The logged-in user of a same-origin socket, if their role may open it."""
     token = bearer_or_cookie(websocket)  # the page's cookie, or a bearer header from other clients
     if not token or not _same_origin(websocket):
         return None
     db: Database = websocket.app.state.db
     async with db.read_session() as session:
         resolved = await auth_service.resolve(session, settings=websocket.app.state.settings, token=token)
-    if resolved is None or resolved[0].role not in HOTLINE_ROLES:
+    if resolved is None or resolved[0].role not in roles:
         return None
     return resolved[0]
 
@@ -130,26 +137,65 @@ async def _console_user(websocket: WebSocket) -> CurrentUser | None:
 @router.websocket("/ws/console")
 async def console_socket(websocket: WebSocket) -> None:
     """Push every console and order event to a logged-in hotline member, as JSON text frames."""
-    user = await _console_user(websocket)
+    user = await _socket_user(websocket, HOTLINE_ROLES)
     if user is None:
         await websocket.close(code=POLICY_VIOLATION)
         return
     await websocket.accept()
     bus: EventBus = websocket.app.state.bus
     async with bus.subscribe(*CONSOLE_CHANNELS) as subscription:
-        await websocket.send_text(json.dumps({"type": "hello", "user": user.username}))
-        forward = asyncio.create_task(_forward(websocket, subscription))
-        try:
-            while True:  # the client only pings; reading also notices when it goes away
-                await websocket.receive_text()
-        except WebSocketDisconnect:
-            pass
-        finally:
-            forward.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await forward
+        await _serve(websocket, user, _forward(websocket, subscription))
 
 
-async def _forward(websocket: WebSocket, subscription: object) -> None:
-    async for event in subscription:  # type: ignore[attr-defined]
+@router.websocket("/ws/workbench")
+async def workbench_socket(websocket: WebSocket) -> None:
+    """Tell department staff at once that an order led by their unit, or a unit below it, changed.
+
+    A frame carries the event's type and the order's id, number and status; the page reloads its list.
+    An order announced on this socket stays followed after it moves to another unit, so it leaves the
+    list at once too. Assisting units' orders show at the page's periodic refresh.
+    """
+    user = await _socket_user(websocket, {Role.DEPARTMENT_STAFF})
+    if user is None or not user.unit_path:
+        await websocket.close(code=POLICY_VIOLATION)
+        return
+    db: Database = websocket.app.state.db
+    async with db.read_session() as session:
+        units = set(await session.scalars(select(Unit.id).where(col(Unit.path).startswith(user.unit_path))))
+    await websocket.accept()
+    bus: EventBus = websocket.app.state.bus
+    async with bus.subscribe(WORKBENCH_CHANNEL) as subscription:
+        await _serve(websocket, user, _forward_to_units(websocket, subscription, units))
+
+
+async def _serve(websocket: WebSocket, user: CurrentUser, forward: Coroutine[Any, Any, None]) -> None:
+    """Greet the client, forward events until it goes away, then stop forwarding."""
+    await websocket.send_text(json.dumps({"type": "hello", "user": user.username}))
+    task = asyncio.create_task(forward)
+    try:
+        while True:  # the client only pings; reading also notices when it goes away
+            await websocket.receive_text()
+    except WebSocketDisconnect:
+        pass
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+async def _forward_to_units(websocket: WebSocket, subscription: Subscription, units: set[int]) -> None:
+    followed: set[int] = set()
+    async for event in subscription:
+        ticket_id = event.payload.get("ticket_id")
+        if not isinstance(ticket_id, int):
+            continue
+        if event.payload.get("lead_unit_id") in units:
+            followed.add(ticket_id)
+        elif ticket_id not in followed:
+            continue
+        await websocket.send_text(json.dumps({key: event.payload.get(key) for key in WORKBENCH_FIELDS}))
+
+
+async def _forward(websocket: WebSocket, subscription: Subscription) -> None:
+    async for event in subscription:
         await websocket.send_text(event.as_json)  # encoded once per event, not once per console

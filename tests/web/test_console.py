@@ -9,7 +9,7 @@ from starlette.websockets import WebSocketDisconnect
 from hotline.config import Settings
 from hotline.events.bus import BusEvent
 from hotline.main import create_app
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, City
 
 SMS = {
     "type": "message.received",
@@ -71,3 +71,52 @@ def test_other_clients_authenticate_with_a_bearer_header_never_a_token_in_the_ur
             assert socket.receive_json()["user"] == "operator1"
         with pytest.raises(WebSocketDisconnect), client.websocket_connect(f"/ws/console?token={token}") as socket:
             socket.receive_json()  # access logs keep URLs: a token there is refused
+
+
+def _order_event(ticket_id: int, lead_unit_id: int | None, action: str = "dispatched") -> BusEvent:
+    return BusEvent(
+        "tickets",
+        {
+            "type": f"ticket.{action}",
+            "ticket_id": ticket_id,
+            "number": f"202611210{ticket_id:04d}",
+            "status": "dispatched",
+            "lead_unit_id": lead_unit_id,
+        },
+    )
+
+
+def test_department_staff_hear_at_once_about_their_own_units_orders_and_nothing_else(
+    settings: Settings, staff: dict, city: City
+) -> None:
+    liangyuan, pingyuan, suiyang = (city.unit(code).id for code in ("liangyuan", "liangyuan_pingyuan", "suiyang"))
+    with TestClient(create_app(settings), base_url="http://testserver") as client:
+        _login(client, "dept_liangyuan1")
+
+        def publish(event: BusEvent) -> None:
+            client.portal.call(client.app.state.bus.publish, event)  # type: ignore[union-attr]
+
+        with client.websocket_connect("/ws/workbench") as socket:
+            assert socket.receive_json() == {"type": "hello", "user": "dept_liangyuan1"}
+            publish(_order_event(1, suiyang))  # another district's order: not a word of it
+            publish(_order_event(2, pingyuan))  # a street under the district
+            assert socket.receive_json() == {
+                "type": "ticket.dispatched",
+                "ticket_id": 2,
+                "number": "2026112100002",
+                "status": "dispatched",
+            }
+            publish(_order_event(2, suiyang, "redispatched"))  # sent elsewhere: told, so it leaves the list
+            assert socket.receive_json()["type"] == "ticket.redispatched"
+            publish(_order_event(1, suiyang))
+            publish(_order_event(3, liangyuan, "accepted"))
+            assert socket.receive_json()["ticket_id"] == 3
+
+
+@pytest.mark.parametrize("who", [None, "operator1", "supervisor1"])
+def test_the_workbench_socket_is_for_department_staff_only(settings: Settings, staff: dict, who: str | None) -> None:
+    with TestClient(create_app(settings), base_url="http://testserver") as client:
+        if who:
+            _login(client, who)
+        with pytest.raises(WebSocketDisconnect), client.websocket_connect("/ws/workbench") as socket:
+            socket.receive_json()
