@@ -109,5 +109,31 @@
       : el("li", { class: "empty" }, "无附件"));
   }
 
-  window.Hotline = { api, upload, files, el, time, toast, debounce, deadlineClass, LEVEL_LABELS, EVENT_LABELS, history, ApiError };
+  // A live feed from one of the product's websockets: each JSON frame goes to onMessage; onOpen(reconnected)
+  // runs at every (re)connection, so a page can reload what it shows after a cut. The header's
+  // #link-state shows the link; a lost link retries with growing pauses.
+  function live(path, onMessage, onOpen) {
+    const state = document.getElementById("link-state");
+    const scheme = location.protocol === "https:" ? "wss://" : "ws://";
+    let retry = 500;
+    function connect(reconnected) {
+      const socket = new WebSocket(scheme + location.host + path);
+      socket.onopen = () => {
+        state.textContent = "已连接";
+        state.className = "link-state online";
+        retry = 500;
+        if (onOpen) onOpen(reconnected);
+      };
+      socket.onmessage = (event) => onMessage(JSON.parse(event.data));
+      socket.onclose = () => {
+        state.textContent = "连接中断，正在重连…";
+        state.className = "link-state offline";
+        setTimeout(() => connect(true), retry);
+        retry = Math.min(retry * 2, 10000);
+      };
+    }
+    connect(false);
+  }
+
+  window.Hotline = { api, upload, files, el, time, toast, debounce, deadlineClass, live, LEVEL_LABELS, EVENT_LABELS, history, ApiError };
 })();

@@ -6,8 +6,6 @@
   const CHANNEL_LABELS = { phone: "电话", sms: "短信", wechat: "微信", email: "邮件", web: "网站", open311: "移动应用", platform: "政务服务平台" };
   const queue = document.getElementById("queue");
   const count = document.getElementById("queue-count");
-  const state = document.getElementById("link-state");
-  let retry = 500;
 
   function item(message) {
     const li = document.createElement("li");
@@ -211,32 +209,15 @@
     return { reload: reload, handle: handle };
   })();
 
-  function connect() {
-    const scheme = location.protocol === "https:" ? "wss://" : "ws://";
-    const socket = new WebSocket(scheme + location.host + "/ws/console");
-    socket.onopen = function () {
-      state.textContent = "已连接";
-      state.className = "link-state online";
-      retry = 500;
-      reload();
-      calls.reload();
-      document.dispatchEvent(new CustomEvent("hotline:reconnected"));
-    };
-    socket.onmessage = function (event) {
-      const data = JSON.parse(event.data);
-      if (data.type === "message.received") show(data);
-      if (data.type && data.type.startsWith("ticket.") && data.status !== "registered") taken(data.ticket_id);
-      calls.handle(data);
-      document.dispatchEvent(new CustomEvent("hotline:event", { detail: data }));
-    };
-    socket.onclose = function () {
-      state.textContent = "连接中断，正在重连…";
-      state.className = "link-state offline";
-      setTimeout(connect, retry);
-      retry = Math.min(retry * 2, 10000);
-    };
-  }
-
-  connect();
+  Hotline.live("/ws/console", (data) => {
+    if (data.type === "message.received") show(data);
+    if (data.type && data.type.startsWith("ticket.") && data.status !== "registered") taken(data.ticket_id);
+    calls.handle(data);
+    document.dispatchEvent(new CustomEvent("hotline:event", { detail: data }));
+  }, () => {
+    reload();
+    calls.reload();
+    document.dispatchEvent(new CustomEvent("hotline:reconnected"));
+  });
   window.HotlineQueue = { first: () => queue.querySelector("li[data-ticket-id]"), taken: taken };
 })();

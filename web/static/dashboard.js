@@ -255,4 +255,20 @@
   refresh();
   search();
   setInterval(() => { if (!document.hidden) refresh(); }, REFRESH_MS);
+
+  // Live: an order's change (a reply to review, a return, an extension request, an order closed) reloads
+  // the queues to act on at once, once for a burst; the charts and figures keep the periodic refresh.
+  // After a lost connection everything reloads.
+  let pending = null;
+  function queues() {
+    loadReviews();
+    loadReturns();
+    loadExtensions();
+    loadOverdue();
+  }
+  H.live("/ws/console", (data) => {
+    if (!data.type || !data.type.startsWith("ticket.")) return;
+    clearTimeout(pending);
+    pending = setTimeout(queues, 300);
+  }, (reconnected) => { if (reconnected) refresh(); });
 })();

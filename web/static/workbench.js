@@ -157,7 +157,6 @@
   // Live: the server says at once when an order led by this unit (or a unit below) changes, and the list
   // reloads; the open order is read again without taking the focus. After a lost connection both reload,
   // so nothing that changed meanwhile is missed. The periodic refresh above stays for assisting units.
-  const state = $("link-state");
   let pending = null;
   async function refresh(id) {
     try {
@@ -165,28 +164,13 @@
       if (current && current.id === id) show(t);
     } catch (err) { /* no longer visible to this unit: the reloaded list shows it is gone */ }
   }
-  function listen(retry, reconnected) {
-    const scheme = location.protocol === "https:" ? "wss://" : "ws://";
-    const socket = new WebSocket(scheme + location.host + "/ws/workbench");
-    socket.onopen = () => {
-      state.textContent = "已连接";
-      state.className = "link-state online";
-      retry = 1000;
-      if (reconnected) { loadList(); if (current) refresh(current.id); }
-    };
-    socket.onmessage = (event) => {
-      const data = JSON.parse(event.data);
-      if (!data.ticket_id) return;
-      clearTimeout(pending);
-      pending = setTimeout(loadList, 200); // a burst of changes reloads the list once
-      if (current && current.id === data.ticket_id) refresh(data.ticket_id);
-    };
-    socket.onclose = () => {
-      state.textContent = "连接中断，正在重连…";
-      state.className = "link-state offline";
-      setTimeout(() => listen(Math.min(retry * 2, 30000), true), retry);
-    };
-  }
-  listen(1000, false);
+  H.live("/ws/workbench", (data) => {
+    if (!data.ticket_id) return;
+    clearTimeout(pending);
+    pending = setTimeout(loadList, 200); // a burst of changes reloads the list once
+    if (current && current.id === data.ticket_id) refresh(data.ticket_id);
+  }, (reconnected) => {
+    if (reconnected) { loadList(); if (current) refresh(current.id); }
+  });
   setup().catch((err) => H.toast(err.message, "error"));
 })();
