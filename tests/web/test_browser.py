@@ -309,6 +309,25 @@ def test_administrators_see_accounts_categories_catalogue_and_masked_channel_sec
     expect(admin.locator("#tab-catalogue tbody tr").first).to_be_visible()
     screenshot(admin, shots, "admin")
 
+    admin.locator("#rules tr").first.get_by_role("button", name="修改").click()  # a rule edited in place
+    edit = admin.locator("#rule-edit-form")
+    lead = edit.get_by_label("主办单位").input_value()
+    assisting = admin.evaluate(
+        "(lead) => [...document.querySelectorAll('#rule-edit-assist option')].find((o) => o.value != lead).text",
+        lead,
+    )
+    edit.get_by_label("协办单位（可多选）").select_option(label=assisting)
+    edit.get_by_label("备注").fill("夜间由协办单位先行处置")
+    edit.get_by_label("修改说明").fill("增加协办单位")
+    edit.get_by_role("button", name="保存修改").click()
+    expect(edit).to_be_hidden()
+    edited = admin.locator("#rules tr", has_text="夜间由协办单位先行处置")
+    expect(edited).to_contain_text(assisting)
+    expect(edited).to_contain_text("v2")
+    edited.get_by_role("button", name="修改").click()
+    expect(admin.locator("#rule-history li")).to_have_count(2)  # the first version stays in the history
+    expect(admin.locator("#rule-history li").last).to_contain_text("增加协办单位")
+
     security = _page(browser, requests)
     log_in(security, product, "security1", "security_admin")
     security.get_by_role("tab", name="用户与角色").click()

@@ -90,18 +90,22 @@
       $("rules").replaceChildren(...rules.map((r) => row(
         r.category_path, r.territory ? r.territory.name : "不限", r.lead_unit.name, r.assisting_units.map((u) => u.name).join("、") || "—",
         r.note || "", "v" + r.version,
-        role === "system_admin" ? H.el("button", { type: "button", onclick: async () => {
-          try {
-            await H.api("DELETE", "/api/v1/routing/catalogue/" + r.id + "?comment=" + encodeURIComponent("管理页面停用"));
-            H.toast("已停用规则");
-            loaders.catalogue();
-          } catch (err) { H.toast(err.message, "error"); }
-        } }, "停用") : "")));
+        role === "system_admin" ? H.el("span", { class: "actions" },
+          H.el("button", { type: "button", onclick: () => editRule(r) }, "修改"),
+          H.el("button", { type: "button", onclick: async () => {
+            try {
+              await H.api("DELETE", "/api/v1/routing/catalogue/" + r.id + "?comment=" + encodeURIComponent("管理页面停用"));
+              H.toast("已停用规则");
+              loaders.catalogue();
+            } catch (err) { H.toast(err.message, "error"); }
+          } }, "停用")) : "")));
       if (role === "system_admin" && !$("rule-category").options.length) {
         options($("rule-category"), await H.api("GET", "/api/v1/categories"), "id", "path");
         const list = await allUnits();
         options($("rule-territory"), list.filter((u) => u.kind === "district"), "id", "name");
-        options($("rule-lead"), list, "id", "name");
+        for (const id of ["rule-lead", "rule-edit-lead"]) options($(id), list, "id", "name");
+        const assisting = list.filter((u) => u.kind !== "hotline_center"); // the hotline may lead, never assist
+        for (const id of ["rule-assist", "rule-edit-assist"]) options($(id), assisting, "id", "name");
       }
     },
 
@@ -163,6 +167,32 @@
     return Object.fromEntries(Array.from(new FormData(form).entries()).map(([k, v]) => [k, typeof v === "string" ? v.trim() : v]));
   }
 
+  // Editing a rule in place: its units and note change, the old version stays in the history shown below.
+  const RULE_CHANGES = { created: "新增", updated: "修改", deactivated: "停用", reactivated: "重新启用" };
+  function chosen(select) {
+    return Array.from(select.selectedOptions).map((o) => Number(o.value));
+  }
+  async function editRule(r) {
+    const form = $("rule-edit-form");
+    form.dataset.ruleId = r.id;
+    $("rule-edit-title").textContent = "修改派单规则：" + r.category_path + " · " + (r.territory ? r.territory.name : "不限");
+    $("rule-edit-lead").value = r.lead_unit.id;
+    const assisting = new Set(r.assisting_units.map((u) => u.id));
+    for (const o of $("rule-edit-assist").options) o.selected = assisting.has(Number(o.value));
+    $("rule-edit-note").value = r.note || "";
+    $("rule-edit-comment").value = "";
+    form.hidden = false;
+    $("rule-edit-lead").focus();
+    const names = Object.fromEntries((await allUnits()).map((u) => [u.id, u.name]));
+    let versions = [];
+    try { versions = await H.api("GET", "/api/v1/routing/catalogue/" + r.id + "/history"); } catch (err) { versions = []; }
+    $("rule-history").replaceChildren(...versions.map((v) => H.el("li", {},
+      "v" + v.version + " " + H.time(v.changed_at) + " " + (v.changed_by || "系统") + " " + (RULE_CHANGES[v.change] || v.change) +
+      "：主办 " + (names[v.lead_unit_id] || v.lead_unit_id) +
+      (v.assisting_unit_ids.length ? "，协办 " + v.assisting_unit_ids.map((id) => names[id] || id).join("、") : "") +
+      (v.comment ? "（" + v.comment + "）" : ""))));
+  }
+
   function onSubmit(id, handler) {
     const form = $(id);
     if (!form) return;
@@ -192,12 +222,21 @@
   onSubmit("rule-form", async (d, form) => {
     await H.api("POST", "/api/v1/routing/catalogue", {
       category_id: Number(d.category_id), territory_unit_id: d.territory_unit_id ? Number(d.territory_unit_id) : null,
-      lead_unit_id: Number(d.lead_unit_id), note: d.note || null, comment: "管理页面新增",
+      lead_unit_id: Number(d.lead_unit_id), assisting_unit_ids: chosen($("rule-assist")), note: d.note || null, comment: "管理页面新增",
     });
     H.toast("已新增派单规则");
     form.reset();
     loaders.catalogue();
   });
+  onSubmit("rule-edit-form", async (d, form) => {
+    const saved = await H.api("PUT", "/api/v1/routing/catalogue/" + form.dataset.ruleId, {
+      lead_unit_id: Number(d.lead_unit_id), assisting_unit_ids: chosen($("rule-edit-assist")), note: d.note || null, comment: d.comment,
+    });
+    H.toast("已保存派单规则（v" + saved.version + "）");
+    form.hidden = true;
+    loaders.catalogue();
+  });
+  if ($("rule-edit-cancel")) $("rule-edit-cancel").addEventListener("click", () => { $("rule-edit-form").hidden = true; });
   onSubmit("limit-form", async (d) => {
     await H.api("PUT", "/api/v1/time-limits", {
       stage: d.stage, request_type: d.request_type, urgency: d.urgency, amount: Number(d.amount), unit: d.unit, source: d.source || null,
