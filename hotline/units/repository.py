@@ -10,9 +10,11 @@ from sqlmodel import col, select
 from hotline.units.models import Unit
 
 
-async def all_units(session: AsyncSession, *, kind: str | None = None) -> list[Unit]:
-    """Every active unit, in tree order."""
-    query = select(Unit).where(col(Unit.is_active)).order_by(col(Unit.path))
+async def all_units(session: AsyncSession, *, kind: str | None = None, include_inactive: bool = False) -> list[Unit]:
+    """Every active unit (with those out of use, if asked), in tree order."""
+    query = select(Unit).order_by(col(Unit.path))
+    if not include_inactive:
+        query = query.where(col(Unit.is_active))
     if kind:
         query = query.where(col(Unit.kind) == kind)
     return list((await session.execute(query)).scalars())

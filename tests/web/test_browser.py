@@ -328,6 +328,19 @@ def test_administrators_see_accounts_categories_catalogue_and_masked_channel_sec
     expect(admin.locator("#rule-history li")).to_have_count(2)  # the first version stays in the history
     expect(admin.locator("#rule-history li").last).to_contain_text("增加协办单位")
 
+    admin.get_by_role("tab", name="单位").click()  # a street office opens in 梁园区, then is closed again
+    unit = admin.locator("#unit-form")
+    unit.get_by_label("类型").select_option(label="乡镇街道")
+    unit.get_by_label("上级单位").select_option(label="梁园区人民政府")
+    unit.get_by_label("名称").fill("梁园区星河街道办事处")
+    unit.get_by_label("编码").fill("liangyuan_xinghe")
+    unit.get_by_label("简称（逗号分隔）").fill("星河街道，星河办")
+    unit.get_by_role("button", name="新增单位").click()
+    street = admin.locator("#units tr", has=admin.get_by_label("梁园区星河街道办事处 名称"))
+    expect(street).to_contain_text("启用")
+    street.get_by_role("button", name="停用").click()
+    expect(street).to_contain_text("已停用")
+
     security = _page(browser, requests)
     log_in(security, product, "security1", "security_admin")
     security.get_by_role("tab", name="用户与角色").click()

@@ -31,19 +31,37 @@
 
   const loaders = {
     async units() {
-      const list = await allUnits();
+      let list;
+      try { list = await H.api("GET", "/api/v1/units?include_inactive=true"); } catch (err) { failed($("units"), 6, err); return; }
       const byId = Object.fromEntries(list.map((u) => [u.id, u]));
+      const admin = role === "system_admin";
       $("units").replaceChildren(...list.map((u) => {
+        const name = admin ? H.el("input", { value: u.name, "aria-label": u.name + " 名称", size: 18, maxlength: 128 }) : u.name;
         const hours = H.el("input", { value: (u.business_hours || []).join(","), "aria-label": u.name + " 办公时间", placeholder: "默认", size: 22 });
-        const save = role === "system_admin" ? H.el("button", { type: "button", onclick: async () => {
+        const save = H.el("button", { type: "button", onclick: async () => {
           const spans = hours.value.split(/[,，\s]+/).filter(Boolean);
           try {
+            if (name.value.trim() !== u.name) await H.api("PATCH", "/api/v1/units/" + u.id, { name: name.value.trim() });
             await H.api("PUT", "/api/v1/units/" + u.id + "/business-hours", { spans: spans.length ? spans : null });
-            H.toast("已保存 " + u.name + " 的办公时间");
+            H.toast("已保存 " + name.value.trim());
+            changed();
           } catch (err) { H.toast(err.message, "error"); }
-        } }, "保存") : "";
-        return row(u.name, KINDS[u.kind] || u.kind, u.parent_id ? byId[u.parent_id].name : "—", hours, save);
+        } }, "保存");
+        const toggle = H.el("button", { type: "button", onclick: async () => {
+          try {
+            await H.api("PATCH", "/api/v1/units/" + u.id, { is_active: !u.is_active });
+            H.toast((u.is_active ? "已停用 " : "已启用 ") + u.name);
+            changed();
+          } catch (err) { H.toast(err.message, "error"); }
+        } }, u.is_active ? "停用" : "启用");
+        return row(name, KINDS[u.kind] || u.kind, u.parent_id ? byId[u.parent_id].name : "—", hours,
+          u.is_active ? "启用" : "已停用", admin ? H.el("span", { class: "actions" }, save, toggle) : "");
       }));
+      if (admin) {
+        const parent = $("unit-parent");
+        parent.replaceChildren(H.el("option", { value: "" }, "无（顶级单位）"));
+        options(parent, list.filter((u) => u.is_active && (u.kind === "district" || u.kind === "street")), "id", "name");
+      }
     },
 
     async users() {
@@ -218,6 +236,25 @@
     H.toast("已新增分类 " + created.path);
     form.reset();
     loaders.categories();
+  });
+  // The unit tree changed: the other tabs' unit lists are read again.
+  function changed() {
+    units = null;
+    for (const id of ["rule-category", "rule-territory", "rule-lead", "rule-edit-lead", "rule-assist", "rule-edit-assist", "category-parent", "category-unit"]) {
+      const select = $(id);
+      if (select) select.replaceChildren(...Array.from(select.options).filter((o) => o.value === ""));
+    }
+    loaded.catalogue = loaded.categories = false; // their unit lists fill again when next opened
+    loaders.units();
+  }
+  onSubmit("unit-form", async (d, form) => {
+    const created = await H.api("POST", "/api/v1/units", {
+      kind: d.kind, parent_id: d.parent_id ? Number(d.parent_id) : null, name: d.name, code: d.code,
+      short_names: (d.short_names || "").split(/[,，、\s]+/).filter(Boolean),
+    });
+    H.toast("已新增单位 " + created.name);
+    form.reset();
+    changed();
   });
   onSubmit("rule-form", async (d, form) => {
     await H.api("POST", "/api/v1/routing/catalogue", {
