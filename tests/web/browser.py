@@ -11,6 +11,7 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,8 +21,12 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
+import uvicorn
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 from twilio.request_validator import RequestValidator
+
+from tests.knowledge_base.platform_standin import SECRET as PLATFORM_SECRET
+from tests.knowledge_base.platform_standin import PlatformStandIn
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -105,11 +110,33 @@ class Product:
 
 
 @contextmanager
-def running_product(workdir: Path) -> Iterator[Product]:
-    """Migrate, load the demo city and serve it, the way ``make run`` does, on a free port."""
+def platform_stand_in() -> Iterator[str]:
+    """The approval platform's local stand-in, served from a thread; yields its base URL."""
+    port = free_port()
+    config = uvicorn.Config(PlatformStandIn().app(), host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, name="platform-stand-in", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + STARTUP_SECONDS
+    while not server.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "the platform stand-in did not start"
+        time.sleep(0.05)  # uvicorn offers no event to wait on
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@contextmanager
+def running_product(workdir: Path, platform_url: str) -> Iterator[Product]:
+    """Migrate, load the demo city and the platform's service items, and serve it, the way ``make run``
+    does, on a free port."""
     hotline = str(Path(sys.executable).with_name("hotline"))
     port = free_port()
     env = os.environ | {
+        "HOTLINE_PLATFORM_BASE_URL": platform_url,
+        "HOTLINE_PLATFORM_SECRET": PLATFORM_SECRET,
         "HOTLINE_DATABASE_URL": f"sqlite:///{workdir / 'hotline.db'}",
         "HOTLINE_DEMO_PASSWORD": PASSWORD,
         "HOTLINE_PUBLIC_URL": f"http://127.0.0.1:{port}",
@@ -120,7 +147,7 @@ def running_product(workdir: Path) -> Iterator[Product]:
     env.pop("HOTLINE_REDIS_URL", None)
     log = workdir / "server.log"
     with log.open("w") as out:
-        for step in (["migrate"], ["seed-demo"]):
+        for step in (["migrate"], ["seed-demo"], ["kb", "import-items", "--from-platform"]):
             done = subprocess.run(
                 [hotline, *step], env=env, cwd=workdir, stdout=out, stderr=subprocess.STDOUT, timeout=COMMAND_SECONDS
             )

@@ -20,6 +20,7 @@ from tests.web.browser import (
     Requests,
     log_in,
     new_context,
+    platform_stand_in,
     require_chromium,
     running_product,
     screenshot,
@@ -35,7 +36,7 @@ KB_FIRST_QUERY_MS = 15_000  # the first search after a publish rebuilds the inde
 @pytest.fixture(scope="module")
 def product(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Product]:
     require_chromium()
-    with running_product(tmp_path_factory.mktemp("product")) as running:
+    with platform_stand_in() as platform, running_product(tmp_path_factory.mktemp("product"), platform) as running:
         yield running
 
 
@@ -259,6 +260,43 @@ def test_an_operator_answers_a_call_directly_with_a_knowledge_base_answer(
     with product.api("supervisor1") as api:
         order = api.get("/api/v1/tickets", params={"q": number}).json()["items"][0]
         assert api.get(f"/api/v1/tickets/{order['id']}").json()["answer"].endswith(f"答复{tag}。")
+
+
+def test_an_operator_links_a_service_guide_to_the_order_and_looks_up_the_applicants_case(
+    product: Product, browser: Browser, requests: Requests, shots: Path
+) -> None:
+    tag = uuid.uuid4().hex[:6]
+    product.send_sms(f"开美容店要办公共场所卫生许可，需要准备哪些材料？我的申请SQ2026110100123到哪一步了 {tag}")
+    page = _page(browser, requests)
+    log_in(page, product, "operator1", "operator")
+    item = _queue_item(page, tag)
+    item.click()
+    linked = page.locator("#items-linked")
+    expect(linked).to_contain_text("暂无关联事项")
+
+    page.get_by_label("搜索政务服务事项").fill("卫生许可")  # imported from the platform's catalogue
+    found = page.locator("#items-results li", has_text="公共场所卫生许可")
+    found.locator("summary").click()
+    expect(found).to_contain_text("卫生检测报告")  # the guide's materials, to read out to the citizen
+    found.get_by_role("button", name="关联到工单").click()
+    expect(linked.locator("li", has_text="公共场所卫生许可")).to_be_visible()
+
+    cases = page.locator("#case-form")
+    cases.get_by_label("申请编号").fill("SQ2026110100123")
+    cases.get_by_role("button", name="查询").click()
+    result = page.locator("#case-result")
+    expect(result).to_contain_text("审查中")
+    expect(result).to_contain_text("受理：已完成")
+    page.locator("#items-title").scroll_into_view_if_needed()
+    screenshot(page, shots, "console-services")
+    cases.get_by_label("申请编号").fill("SQ2026110199999")
+    cases.get_by_role("button", name="查询").click()
+    expect(result).to_contain_text("政务服务平台没有该办件")
+
+    page.reload()  # the link is stored with the order
+    log_item = _queue_item(page, tag)
+    log_item.click()
+    expect(page.locator("#items-linked li", has_text="公共场所卫生许可")).to_be_visible()
 
 
 def test_a_unit_returns_an_order_with_a_reason_code_and_the_dispatcher_agrees(

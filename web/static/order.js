@@ -58,6 +58,11 @@
     form.hidden = false;
   }
 
+  // Other panels (the service items) follow the open order.
+  function announce() {
+    document.dispatchEvent(new CustomEvent("hotline:order", { detail: current && current.ticket ? current.ticket : null }));
+  }
+
   function editable(yes) {
     for (const key of ["phone", "name", "content", "address"]) fields[key].readOnly = !yes;
     fields.confidential.disabled = !yes;
@@ -83,6 +88,7 @@
     reset();
     current = { ticket: ticket };
     editable(false);
+    announce();
     showStatus(ticket);
     fields.phone.value = ticket.citizen && ticket.citizen.phones.length ? ticket.citizen.phones[0] : "";
     fields.name.value = ticket.citizen ? ticket.citizen.name || "" : "";
@@ -102,6 +108,7 @@
     await lists;
     reset();
     current = { isNew: true, callId: detail && detail.callId };
+    announce();
     editable(true);
     showStatus(null);
     fields.phone.value = (detail && detail.phone) || "";
@@ -111,6 +118,7 @@
 
   function closeOrder() {
     current = null;
+    announce();
     form.hidden = true;
     $("order-empty").hidden = false;
     $("order-number").textContent = "";
@@ -255,6 +263,7 @@
     if (!body.content) throw new H.ApiError(422, "请填写诉求内容");
     const ticket = await H.api("POST", "/api/v1/tickets", body);
     current = { ticket: ticket, callId: current.callId };
+    announce();
     if (current.callId) await H.api("POST", "/api/v1/calls/" + current.callId + "/tickets", { ticket_id: ticket.id }).catch(() => {});
     return ticket;
   }
@@ -273,6 +282,7 @@
     try {
       const ticket = await run(await ensureTicket());
       current.ticket = ticket;
+      announce();
       editable(false);
       showStatus(ticket);
       if (window.HotlineQueue) window.HotlineQueue.taken(ticket.id);
