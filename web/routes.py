@@ -39,6 +39,7 @@ SCREENS = (
     Screen("/console", "console.html", "受理台", HOTLINE_ROLES),
     Screen("/workbench", "workbench.html", "承办工作台", frozenset({Role.DEPARTMENT_STAFF})),
     Screen("/dashboard", "dashboard.html", "督办看板", frozenset({Role.SUPERVISOR, Role.DISPATCHER})),
+    Screen("/knowledge", "knowledge.html", "知识库维护", frozenset({Role.DEPARTMENT_STAFF, Role.SUPERVISOR})),
     Screen("/audit", "audit.html", "审计日志", frozenset({Role.AUDITOR, Role.SUPERVISOR})),
     Screen("/admin", "admin.html", "系统管理", frozenset({Role.SYSTEM_ADMIN, Role.SECURITY_ADMIN, Role.AUDITOR})),
 )

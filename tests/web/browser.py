@@ -137,6 +137,7 @@ def running_product(workdir: Path, platform_url: str) -> Iterator[Product]:
     env = os.environ | {
         "HOTLINE_PLATFORM_BASE_URL": platform_url,
         "HOTLINE_PLATFORM_SECRET": PLATFORM_SECRET,
+        "HOTLINE_KB_PROPOSAL_POLL_SECONDS": "1",  # closed consultations propose entries at once
         "HOTLINE_DATABASE_URL": f"sqlite:///{workdir / 'hotline.db'}",
         "HOTLINE_DEMO_PASSWORD": PASSWORD,
         "HOTLINE_PUBLIC_URL": f"http://127.0.0.1:{port}",

@@ -28,6 +28,7 @@ from tests.web.browser import (
 )
 
 SMS_TO_QUEUE_SECONDS = 2.0
+PROPOSAL_SECONDS = 30  # the proposal job runs every second in the harness
 PUSHED_SECONDS = 10  # well under the workbench's and the dashboard's own refresh (30 s, 60 s): only a push is in time
 RECONNECT_TIMEOUT_MS = 15_000
 KB_FIRST_QUERY_MS = 15_000  # the first search after a publish rebuilds the index
@@ -297,6 +298,78 @@ def test_an_operator_links_a_service_guide_to_the_order_and_looks_up_the_applica
     log_item = _queue_item(page, tag)
     log_item.click()
     expect(page.locator("#items-linked li", has_text="公共场所卫生许可")).to_be_visible()
+
+
+ANSWER = "答复（可用 p、b、ul/li、a 等格式）"
+
+
+def test_a_unit_writes_an_entry_a_supervisor_publishes_it_and_its_versions_compare_and_roll_back(
+    product: Product, browser: Browser, requests: Requests
+) -> None:
+    question = f"老旧小区加装电梯怎么申请{uuid.uuid4().hex[:6]}"
+    unit = _page(browser, requests)
+    log_in(unit, product, "dept_zhujian1", "department_staff")
+    unit.get_by_role("link", name="知识库维护").click()
+    unit.get_by_role("button", name="新建条目").click()
+    editor = unit.locator("#ke-form")
+    editor.get_by_label("问题").fill(question)
+    editor.get_by_label("相似问法（每行一个）").fill("加装电梯补贴\n旧楼装电梯")
+    editor.get_by_label(ANSWER).fill("由业主向街道提出申请，补贴每台20万元。")
+    editor.get_by_label("政策依据（文件及文号）").fill("市住建〔2026〕12号")
+    editor.get_by_role("button", name="保存").click()
+    expect(unit.locator("#ke-state")).to_contain_text("草稿")
+    editor.get_by_role("button", name="提交审核").click()
+    expect(unit.locator("#ke-state")).to_contain_text("待审核")
+    expect(editor.get_by_role("button", name="发布")).to_be_hidden()  # publishing is the supervisor's
+
+    supervisor = _page(browser, requests)
+    log_in(supervisor, product, "supervisor1", "supervisor")
+    supervisor.get_by_role("link", name="知识库维护").click()
+    supervisor.get_by_label("状态").select_option(label="待审核")
+    supervisor.locator("#kn-rows tr", has_text=question).click()
+    supervisor.locator("#ke-form").get_by_role("button", name="发布").click()
+    expect(supervisor.locator("#ke-state")).to_contain_text("已发布")
+    expect(supervisor.locator("#ke-state")).to_contain_text("可检索")
+
+    unit.reload()
+    unit.locator("#kn-rows tr", has_text=question).click()
+    editor.get_by_label(ANSWER).fill("由业主向街道提出申请，补贴每台25万元。")
+    editor.get_by_label("修改说明").fill("补贴标准调整")
+    editor.get_by_role("button", name="保存").click()
+    expect(unit.locator("#ke-state")).to_contain_text("检索使用已发布的 v1")  # search keeps the published answer
+    versions = unit.locator("#ke-versions li")
+    expect(versions).to_have_count(2)
+    versions.filter(has_text="补贴标准调整").get_by_role("button", name="与上一版对比").click()
+    expect(unit.locator("#ke-diff")).to_contain_text("+由业主向街道提出申请，补贴每台25万元。")
+    versions.filter(has_text="v1").get_by_role("button", name="回滚到此版本").click()
+    expect(unit.locator("#ke-state")).to_contain_text("当前版本 v3")
+    expect(editor.get_by_label(ANSWER)).to_have_value("由业主向街道提出申请，补贴每台20万元。")
+
+
+def test_a_supervisor_accepts_a_closed_consultations_proposal_as_a_draft_entry(
+    product: Product, browser: Browser, requests: Requests
+) -> None:
+    question = f"残疾人两项补贴在哪里申请{uuid.uuid4().hex[:6]}"
+    with product.api("operator1") as api:
+        order = api.post("/api/v1/tickets", json={"content": question, "request_type": "consultation"}).json()
+        steps = [("answer-directly", {"answer": "向户籍所在地街道办事处残联专干提出申请。"}), ("close", None)]
+        for step, body in steps:
+            assert api.post(f"/api/v1/tickets/{order['id']}/{step}", json=body).status_code == 200
+    with product.api("supervisor1") as api:
+        deadline = time.monotonic() + PROPOSAL_SECONDS
+        while question not in api.get("/api/v1/kb/proposals").text:  # the background job proposes it
+            assert time.monotonic() < deadline, "no proposal from the closed consultation"
+            time.sleep(0.2)
+
+    page = _page(browser, requests)
+    log_in(page, product, "supervisor1", "supervisor")
+    page.get_by_role("link", name="知识库维护").click()
+    card = page.locator("#kp-list li", has_text=question)
+    expect(card).to_contain_text("向户籍所在地街道办事处残联专干提出申请。")
+    card.get_by_role("button", name="采纳为新条目").click()
+    expect(card).to_have_count(0)
+    expect(page.locator("#ke-form").get_by_label("问题")).to_have_value(question)
+    expect(page.locator("#ke-state")).to_contain_text("草稿")
 
 
 def test_a_unit_returns_an_order_with_a_reason_code_and_the_dispatcher_agrees(
