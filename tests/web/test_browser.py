@@ -304,7 +304,7 @@ ANSWER = "答复（可用 p、b、ul/li、a 等格式）"
 
 
 def test_a_unit_writes_an_entry_a_supervisor_publishes_it_and_its_versions_compare_and_roll_back(
-    product: Product, browser: Browser, requests: Requests
+    product: Product, browser: Browser, requests: Requests, shots: Path
 ) -> None:
     question = f"老旧小区加装电梯怎么申请{uuid.uuid4().hex[:6]}"
     unit = _page(browser, requests)
@@ -341,6 +341,9 @@ def test_a_unit_writes_an_entry_a_supervisor_publishes_it_and_its_versions_compa
     expect(versions).to_have_count(2)
     versions.filter(has_text="补贴标准调整").get_by_role("button", name="与上一版对比").click()
     expect(unit.locator("#ke-diff")).to_contain_text("+由业主向街道提出申请，补贴每台25万元。")
+    unit.evaluate("window.scrollTo(0, 0)")
+    unit.locator("#ke-diff").scroll_into_view_if_needed()
+    screenshot(unit, shots, "knowledge")
     versions.filter(has_text="v1").get_by_role("button", name="回滚到此版本").click()
     expect(unit.locator("#ke-state")).to_contain_text("当前版本 v3")
     expect(editor.get_by_label(ANSWER)).to_have_value("由业主向街道提出申请，补贴每台20万元。")
