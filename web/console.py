@@ -149,11 +149,11 @@ async def console_socket(websocket: WebSocket) -> None:
 
 @router.websocket("/ws/workbench")
 async def workbench_socket(websocket: WebSocket) -> None:
-    """Tell department staff at once that an order led by their unit, or a unit below it, changed.
+    """Tell department staff at once that an order with their unit, or a unit below it, changed.
 
-    A frame carries the event's type and the order's id, number and status; the page reloads its list.
-    An order announced on this socket stays followed after it moves to another unit, so it leaves the
-    list at once too. Assisting units' orders show at the page's periodic refresh.
+    An order is with a unit that leads it, assists on it or had it handed down. A frame carries the event's
+    type and the order's id, number and status; the page reloads its list. An order announced on this
+    socket stays followed after it moves to another unit, so it leaves the list at once too.
     """
     user = await _socket_user(websocket, {Role.DEPARTMENT_STAFF})
     if user is None or not user.unit_path:
@@ -189,7 +189,7 @@ async def _forward_to_units(websocket: WebSocket, subscription: Subscription, un
         ticket_id = event.payload.get("ticket_id")
         if not isinstance(ticket_id, int):
             continue
-        if event.payload.get("lead_unit_id") in units:
+        if event.payload.get("lead_unit_id") in units or units.intersection(event.payload.get("unit_ids") or ()):
             followed.add(ticket_id)
         elif ticket_id not in followed:
             continue

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hotline.db_types import utcnow
 from hotline.events.bus import BusEvent, publish_after_commit
 from hotline.tickets import repository
-from hotline.tickets.lifecycle import Actor
+from hotline.tickets.lifecycle import Actor, Status
 from hotline.tickets.models import Ticket, TicketEvent
 
 TICKETS_CHANNEL = "tickets"
@@ -41,7 +41,9 @@ async def write_event(
     )
     session.add(event)
     await session.flush()
-    announce(session, ticket=ticket, action=action)
+    # The units the order is with ride along, so each unit's workbench hears of its own orders.
+    units = [] if ticket.status == Status.REGISTERED else await repository.active_unit_ids(session, ticket_id=ticket.id)
+    announce(session, ticket=ticket, action=action, unit_ids=units)
     return event
 
 
@@ -71,7 +73,7 @@ def new_event(
     )
 
 
-def announce(session: AsyncSession, *, ticket: Ticket, action: str) -> None:
+def announce(session: AsyncSession, *, ticket: Ticket, action: str, unit_ids: list[int] | None = None) -> None:
     """Tell the live screens about an order's new event once the transaction has committed."""
     publish_after_commit(
         session,
@@ -83,6 +85,7 @@ def announce(session: AsyncSession, *, ticket: Ticket, action: str) -> None:
                 "number": ticket.number,
                 "status": ticket.status,
                 "lead_unit_id": ticket.lead_unit_id,
+                "unit_ids": unit_ids or [],
             },
         ),
     )

@@ -42,6 +42,16 @@ def visible_to(user: CurrentUser) -> ColumnElement[bool]:
     )
 
 
+async def active_unit_ids(session: AsyncSession, *, ticket_id: int) -> list[int]:
+    """The units an order is with now (lead, assisting, handed down to), in assignment order."""
+    rows = await session.execute(
+        select(col(TicketAssignment.unit_id))
+        .where(col(TicketAssignment.ticket_id) == ticket_id, col(TicketAssignment.active))
+        .order_by(col(TicketAssignment.id))
+    )
+    return list(dict.fromkeys(rows.scalars()))
+
+
 @dataclass(frozen=True)
 class TicketFilters:
     channel: str | None = None

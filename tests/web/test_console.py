@@ -120,3 +120,33 @@ def test_the_workbench_socket_is_for_department_staff_only(settings: Settings, s
             _login(client, who)
         with pytest.raises(WebSocketDisconnect), client.websocket_connect("/ws/workbench") as socket:
             socket.receive_json()
+
+
+def test_an_assisting_unit_hears_of_the_order_it_was_given_along_with_the_lead(
+    settings: Settings, staff: dict, city: City
+) -> None:
+    with TestClient(create_app(settings), base_url="http://testserver") as client:
+        operator = {"Authorization": "Bearer " + _token(client, "operator1")}
+        order = client.post("/api/v1/tickets", json={"content": "建设路工地夜间施工扰民"}, headers=operator).json()
+        _login(client, "dept_liangyuan1")
+        with client.websocket_connect("/ws/workbench") as socket:
+            assert socket.receive_json()["type"] == "hello"
+            dispatched = client.post(
+                f"/api/v1/tickets/{order['id']}/dispatch",
+                json={"lead_unit_id": city.unit("zhujian").id, "assisting_unit_ids": [city.unit("liangyuan").id]},
+                headers=operator,
+            )
+            assert dispatched.status_code == 200, dispatched.text
+            sentinel = _order_event(999_999, city.unit("liangyuan").id)  # one the district leads, sent after
+            client.portal.call(client.app.state.bus.publish, sentinel)  # type: ignore[union-attr]
+            pushed = socket.receive_json()  # the district only assists: the bureau leads
+        assert (pushed["type"], pushed["ticket_id"], pushed["status"]) == (
+            "ticket.dispatch",
+            order["id"],
+            "dispatched",
+        )
+
+
+def _token(client: TestClient, username: str) -> str:
+    response = client.post("/api/v1/auth/login", json={"username": username, "password": PASSWORD})
+    return str(response.json()["access_token"])

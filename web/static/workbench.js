@@ -5,7 +5,7 @@
   const H = window.Hotline;
   const $ = (id) => document.getElementById(id);
   const PAGE_SIZE = 200;
-  const REFRESH_MS = 30000; // besides the pushed changes (assisting units' orders, supervision orders)
+  const REFRESH_MS = 30000; // besides the pushed changes: supervision orders, deadline colours
   let me = null;
   let units = [];
   let current = null;
@@ -154,9 +154,9 @@
   $("wb-status").addEventListener("change", loadList);
   setInterval(() => { if (!document.hidden) { loadList(); loadSupervision(); } }, REFRESH_MS);
 
-  // Live: the server says at once when an order led by this unit (or a unit below) changes, and the list
+  // Live: the server says at once when an order with this unit (or a unit below) changes, and the list
   // reloads; the open order is read again without taking the focus. After a lost connection both reload,
-  // so nothing that changed meanwhile is missed. The periodic refresh above stays for assisting units.
+  // so nothing that changed meanwhile is missed. The periodic refresh above stays for supervision orders.
   let pending = null;
   async function refresh(id) {
     try {
