@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import time
-from typing import Annotated
+from datetime import timedelta
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
-from sqlalchemy import func
+from sqlalchemy import UnaryExpression, func
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
@@ -97,11 +98,24 @@ async def list_entries(
     category_id: int | None = None,
     unit_id: int | None = None,
     q: Annotated[str | None, Query(max_length=MAX_QUERY_LENGTH)] = None,
+    expiring_within_days: Annotated[
+        int | None, Query(ge=0, le=366, description="entries whose last valid day falls within this many days")
+    ] = None,
     offset: Annotated[int, Query(ge=0)] = 0,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> EntryPage:
-    """Entries by status, category, owner unit or words of the question, newest change first."""
+    """Entries by status, category, owner unit, words of the question or coming expiry, newest change first
+    (soonest expiry first with ``expiring_within_days``, for owner units to renew or retire them in time)."""
     query = select(KbEntry)
+    order: UnaryExpression[Any] = col(KbEntry.updated_at).desc()
+    if expiring_within_days is not None:
+        today = china_day(utcnow())
+        query = query.where(
+            col(KbEntry.expires_on) >= today,
+            col(KbEntry.expires_on) <= today + timedelta(days=expiring_within_days),
+            col(KbEntry.status) != EntryStatus.RETIRED,
+        )
+        order = col(KbEntry.expires_on).asc()
     if status is not None:
         query = query.where(col(KbEntry.status) == status)
     if category_id is not None:
@@ -112,7 +126,7 @@ async def list_entries(
         query = query.where(col(KbEntry.question).contains(q.strip()))
     async with db.read_session() as session:
         total = (await session.execute(select(func.count()).select_from(query.subquery()))).scalar_one()
-        rows = await session.execute(query.order_by(col(KbEntry.updated_at).desc()).offset(offset).limit(limit))
+        rows = await session.execute(query.order_by(order, col(KbEntry.id)).offset(offset).limit(limit))
         return EntryPage(items=[entry_view(entry) for entry in rows.scalars().all()], total=int(total))
 
 

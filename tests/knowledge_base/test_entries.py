@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 import httpx
 from sqlalchemy import func, select
@@ -167,3 +167,20 @@ async def test_operators_feedback_lifts_an_entry_among_equals(
     assert after[0] == underdog and sorted(after) == sorted(e["id"] for e in twins)
     bad = await app_client.post(f"/api/v1/kb/entries/{underdog}/feedback", headers=operator, json={"kind": "like"})
     assert bad.status_code == 422
+
+
+async def test_owner_units_see_which_entries_expire_soon_soonest_first(
+    app_client: httpx.AsyncClient, staff: dict, city: City
+) -> None:
+    author = await login(app_client, "dept_zhujian1")
+    supervisor = await login(app_client, "supervisor1")
+    today = datetime.now(CHINA_TZ).date()
+    made = {}
+    for name, days in [("later", 20), ("soon", 5), ("far", 90), ("past", -3)]:
+        body = {**FUND, "question": f"公积金提取{name}", "expires_on": str(today + timedelta(days=days))}
+        made[name] = (await publish_entry(app_client, author, supervisor, **body))["id"]
+    listed = await app_client.get("/api/v1/kb/entries", params={"expiring_within_days": 30}, headers=author)
+    assert listed.status_code == 200
+    assert [e["id"] for e in listed.json()["items"]] == [made["soon"], made["later"]]
+    refused = await app_client.get("/api/v1/kb/entries", params={"expiring_within_days": -1}, headers=author)
+    assert refused.status_code == 422

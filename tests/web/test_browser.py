@@ -8,11 +8,13 @@ import re
 import time
 import uuid
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, Playwright, WebSocketRoute, expect, sync_playwright
 
+from hotline.timefmt import CHINA_TZ as CHINA
 from tests.web.browser import (
     CHROMIUM,
     CHROMIUM_ARGS,
@@ -316,6 +318,8 @@ def test_a_unit_writes_an_entry_a_supervisor_publishes_it_and_its_versions_compa
     editor.get_by_label("相似问法（每行一个）").fill("加装电梯补贴\n旧楼装电梯")
     editor.get_by_label(ANSWER).fill("由业主向街道提出申请，补贴每台20万元。")
     editor.get_by_label("政策依据（文件及文号）").fill("市住建〔2026〕12号")
+    last_day = datetime.now(CHINA).date() + timedelta(days=10)
+    editor.get_by_label("失效日期（含当日）").fill(last_day.isoformat())
     editor.get_by_role("button", name="保存").click()
     expect(unit.locator("#ke-state")).to_contain_text("草稿")
     editor.get_by_role("button", name="提交审核").click()
@@ -347,6 +351,8 @@ def test_a_unit_writes_an_entry_a_supervisor_publishes_it_and_its_versions_compa
     versions.filter(has_text="v1").get_by_role("button", name="回滚到此版本").click()
     expect(unit.locator("#ke-state")).to_contain_text("当前版本 v3")
     expect(editor.get_by_label(ANSWER)).to_have_value("由业主向街道提出申请，补贴每台20万元。")
+    unit.get_by_label("状态").select_option(label="30 天内到期")  # to renew or retire it in time
+    expect(unit.locator("#kn-rows tr", has_text=question)).to_contain_text(last_day.isoformat())
 
 
 def test_a_supervisor_accepts_a_closed_consultations_proposal_as_a_draft_entry(

@@ -14,6 +14,7 @@
     question: "问题", similar_questions: "相似问法", answer: "答复", category_id: "分类", owner_unit_id: "责任单位",
     source_document: "政策依据", source_url: "政策原文链接", valid_from: "生效日期", expires_on: "失效日期",
   };
+  const EXPIRING_DAYS = 30;
   let current = null; // the entry in the form; null while writing a new one
 
   function error(message) {
@@ -23,14 +24,16 @@
 
   async function loadList() {
     const params = new URLSearchParams({ limit: 100 });
-    if ($("kn-status").value) params.set("status", $("kn-status").value);
+    const status = $("kn-status").value;
+    if (status === "expiring") params.set("expiring_within_days", EXPIRING_DAYS); // soonest first, to renew in time
+    else if (status) params.set("status", status);
     if ($("kn-q").value.trim()) params.set("q", $("kn-q").value.trim());
     const body = $("kn-rows");
     let page;
     try {
       page = await H.api("GET", "/api/v1/kb/entries?" + params.toString());
     } catch (err) {
-      body.replaceChildren(H.el("tr", {}, H.el("td", { colspan: 4, class: "error" }, err.message)));
+      body.replaceChildren(H.el("tr", {}, H.el("td", { colspan: 5, class: "error" }, err.message)));
       return;
     }
     $("kn-count").textContent = "共 " + page.total + " 条";
@@ -38,8 +41,8 @@
       tabindex: 0, class: current && current.id === e.id ? "selected" : "", dataset: { entryId: e.id },
       onclick: () => open(e.id), onkeydown: (ev) => { if (ev.key === "Enter") open(e.id); },
     }, H.el("td", {}, e.question), H.el("td", {}, e.status_label + (e.searchable ? "" : e.status === "published" ? "（未生效或已过期）" : "")),
-    H.el("td", {}, "v" + e.version), H.el("td", {}, H.time(e.updated_at)))));
-    if (!page.items.length) body.appendChild(H.el("tr", {}, H.el("td", { colspan: 4 }, "暂无条目")));
+    H.el("td", {}, "v" + e.version), H.el("td", {}, e.expires_on || "长期"), H.el("td", {}, H.time(e.updated_at)))));
+    if (!page.items.length) body.appendChild(H.el("tr", {}, H.el("td", { colspan: 5 }, "暂无条目")));
   }
 
   function show(entry) {
@@ -76,7 +79,9 @@
 
   async function open(id) {
     try {
-      show(await H.api("GET", "/api/v1/kb/entries/" + id));
+      const entry = await H.api("GET", "/api/v1/kb/entries/" + id);
+      await ready;
+      show(entry);
       $("ke").focus();
     } catch (err) { H.toast(err.message, "error"); }
   }
@@ -184,7 +189,8 @@
     if (!items.length) list.appendChild(H.el("li", { class: "empty" }, "暂无待审核的提议"));
   }
 
-  async function setup() {
+  // The form's lists and who is writing, loaded once; the buttons wait for them rather than race them.
+  const ready = (async () => {
     const [categories, units, me] = await Promise.all([
       H.api("GET", "/api/v1/categories").catch(() => []),
       H.api("GET", "/api/v1/units").catch(() => []),
@@ -192,16 +198,19 @@
     ]);
     for (const c of categories) if (c.is_active) $("ke-category").appendChild(H.el("option", { value: c.id }, c.path));
     for (const u of units) $("ke-unit").appendChild(H.el("option", { value: u.id }, u.name));
-    $("kn-new").addEventListener("click", () => {
-      show(null);
-      if (me.unit_id) form.elements.owner_unit_id.value = me.unit_id; // a unit writes its own entries
-      form.elements.question.focus();
-    });
-    loadList();
-    loadProposals();
-  }
+    return me;
+  })();
+
+  $("kn-new").addEventListener("click", async () => {
+    const me = await ready;
+    show(null);
+    if (me.unit_id) form.elements.owner_unit_id.value = me.unit_id; // a unit writes its own entries
+    form.elements.question.focus();
+  });
 
   $("kn-filter").addEventListener("submit", (e) => { e.preventDefault(); loadList(); });
   $("kn-status").addEventListener("change", loadList);
-  setup().catch((err) => H.toast(err.message, "error"));
+  ready.catch((err) => H.toast(err.message, "error"));
+  loadList();
+  loadProposals();
 })();
