@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import json
 from collections.abc import Coroutine
+from collections.abc import Set as AbstractSet
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
@@ -29,14 +30,14 @@ from hotline.db_types import utcnow
 from hotline.deps import DB, User, bearer_or_cookie
 from hotline.errors import Forbidden, InvalidInput, NotFound
 from hotline.events.bus import EventBus, Subscription
+from hotline.tickets.history import TICKETS_CHANNEL
 from hotline.tickets.lifecycle import Status
 from hotline.tickets.models import Ticket
 from hotline.timefmt import LocalDateTime
 from hotline.units.models import Unit
 from web.similar import SimilarOrder, citizen_by_phone, similar_open_orders
 
-CONSOLE_CHANNELS = ("console", "tickets")
-WORKBENCH_CHANNEL = "tickets"
+CONSOLE_CHANNELS = ("console", TICKETS_CHANNEL)
 WORKBENCH_FIELDS = ("type", "ticket_id", "number", "status")  # nothing of the order's content
 QUEUE_LENGTH = 50
 PREVIEW_LENGTH = 120
@@ -121,7 +122,7 @@ def _same_origin(websocket: WebSocket) -> bool:
     return origin is None or urlsplit(origin).netloc == websocket.headers.get("host")
 
 
-async def _socket_user(websocket: WebSocket, roles: frozenset[Role] | set[Role]) -> CurrentUser | None:
+async def _socket_user(websocket: WebSocket, roles: AbstractSet[Role]) -> CurrentUser | None:
     """The logged-in user of a same-origin socket, if their role may open it."""
     token = bearer_or_cookie(websocket)  # the page's cookie, or a bearer header from other clients
     if not token or not _same_origin(websocket):
@@ -164,7 +165,7 @@ async def workbench_socket(websocket: WebSocket) -> None:
         units = set(await session.scalars(select(Unit.id).where(col(Unit.path).startswith(user.unit_path))))
     await websocket.accept()
     bus: EventBus = websocket.app.state.bus
-    async with bus.subscribe(WORKBENCH_CHANNEL) as subscription:
+    async with bus.subscribe(TICKETS_CHANNEL) as subscription:
         await _serve(websocket, user, _forward_to_units(websocket, subscription, units))
 
 

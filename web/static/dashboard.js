@@ -259,16 +259,13 @@
   // Live: an order's change (a reply to review, a return, an extension request, an order closed) reloads
   // the queues to act on at once, once for a burst; the charts and figures keep the periodic refresh.
   // After a lost connection everything reloads.
-  let pending = null;
-  function queues() {
+  const queues = H.debounce(() => {
     loadReviews();
     loadReturns();
     loadExtensions();
     loadOverdue();
-  }
+  }, 300);
   H.live("/ws/console", (data) => {
-    if (!data.type || !data.type.startsWith("ticket.")) return;
-    clearTimeout(pending);
-    pending = setTimeout(queues, 300);
+    if (data.type && data.type.startsWith("ticket.")) queues();
   }, (reconnected) => { if (reconnected) refresh(); });
 })();

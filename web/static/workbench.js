@@ -157,7 +157,7 @@
   // Live: the server says at once when an order with this unit (or a unit below) changes, and the list
   // reloads; the open order is read again without taking the focus. After a lost connection both reload,
   // so nothing that changed meanwhile is missed. The periodic refresh above stays for supervision orders.
-  let pending = null;
+  const reloadList = H.debounce(loadList, 200); // a burst of changes reloads the list once
   async function refresh(id) {
     try {
       const t = await H.api("GET", "/api/v1/tickets/" + id);
@@ -166,8 +166,7 @@
   }
   H.live("/ws/workbench", (data) => {
     if (!data.ticket_id) return;
-    clearTimeout(pending);
-    pending = setTimeout(loadList, 200); // a burst of changes reloads the list once
+    reloadList();
     if (current && current.id === data.ticket_id) refresh(data.ticket_id);
   }, (reconnected) => {
     if (reconnected) { loadList(); if (current) refresh(current.id); }
