@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import event
+from sqlalchemy.dialects.postgresql.asyncpg import PGDialect_asyncpg
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.expression import ClauseElement
 
 from hotline import models  # noqa: F401  (every table registered before any session flushes)
 from hotline.events.bus import EventBus, take_pending
@@ -131,3 +134,56 @@ class Database:
         await self.engine.dispose()
         if self.autocommit_engine is not None:
             await self.autocommit_engine.dispose()
+
+
+class DriverStatement:
+    """A PostgreSQL statement compiled once and run on asyncpg itself, inside the session's transaction.
+
+    For the few statements of the intake's hot path only: SQLAlchemy's execute (the compiled-statement
+    cache, parameter processing, the result's wrapping and a greenlet switch) costs about 0.1 ms of CPU per
+    statement more than asyncpg's own, a tenth of an intake's database work. Parameters still go through the
+    columns' bind processors (aware UTC datetimes, JSON documents), so the stored values are those of
+    ``session.execute``; the rows come back as asyncpg records, and errors as asyncpg raises them (not
+    translated into SQLAlchemy's), so these statements are written not to fail on conflicts.
+    """
+
+    _dialect = PGDialect_asyncpg()  # type: ignore[no-untyped-call]
+
+    def __init__(self, statement: ClauseElement) -> None:
+        compiled = cast(SQLCompiler, statement.compile(dialect=self._dialect))
+        self.sql = compiled.string
+        binds = compiled.binds
+        dialect = self._dialect
+        self._parameters: list[tuple[str, Any, Callable[[Any], Any] | None]] = [
+            (name, binds[name].effective_value, binds[name].type.dialect_impl(dialect).bind_processor(dialect))
+            for name in compiled.positiontup or ()
+        ]
+
+    def arguments(self, params: Mapping[str, Any]) -> list[Any]:
+        """The positional arguments of one execution; a parameter not given keeps its statement's value."""
+        values = []
+        for name, default, process in self._parameters:
+            value = params[name] if name in params else default
+            values.append(process(value) if process is not None else value)
+        return values
+
+    async def fetch(self, session: AsyncSession, params: Mapping[str, Any]) -> list[Any]:
+        """Every row the statement returns, run in the session's transaction."""
+        connection = await driver_connection(session)
+        return list(await connection.fetch(self.sql, *self.arguments(params)))
+
+
+async def driver_connection(session: AsyncSession) -> Any:
+    """The asyncpg connection under a PostgreSQL session, with the session's transaction begun on it.
+
+    SQLAlchemy's asyncpg adapter sends BEGIN lazily, with its first statement; a statement run on the
+    driver first must begin it the same way, or it would commit on its own.
+    """
+    connection = await session.connection()
+    pooled = await connection.get_raw_connection()
+    adapted = pooled.dbapi_connection
+    if adapted is None:
+        raise RuntimeError("the session's connection is closed")
+    if adapted._transaction is None and not adapted.autocommit:  # the adapter's own lazy BEGIN (SQLAlchemy 2.1)
+        await adapted._start_transaction()
+    return pooled.driver_connection

@@ -28,7 +28,7 @@ from hotline.events.bus import BusEvent, publish_after_commit
 from hotline.surveys import inbound as survey_answers
 from hotline.tickets.models import RequestType, Ticket
 from hotline.tickets.schemas import MAX_CONTENT, TicketCreate
-from hotline.tickets.service import SYSTEM_ACTOR, create_ticket
+from hotline.tickets.service import SYSTEM_ACTOR, Registered, register_ticket
 
 CONSOLE_CHANNEL = "console"
 DEFAULT_ATTACH_WINDOW = timedelta(hours=24)
@@ -200,7 +200,7 @@ async def _attach_or_register(
     known: int | None,
     since: datetime,
     now: datetime,
-) -> tuple[Ticket, bool]:
+) -> tuple[Ticket | Registered, bool]:
     """The order this message belongs to: a threaded one, the known citizen's recent open one, or a new one."""
     if known is not None:
         threaded = await _threaded(session, message, known)
@@ -218,10 +218,10 @@ async def _attach_or_register(
         request_type=message.request_type or RequestType.CONSULTATION,
         confidential=message.confidential,
     )
-    ticket = await create_ticket(
+    registered = await register_ticket(
         session, data=data, actor=SYSTEM_ACTOR, citizen_id=citizen_id, message_id=message_id, now=now
     )
-    return ticket, True
+    return registered, True
 
 
 async def _threaded(session: AsyncSession, message: InboundMessage, citizen_id: int) -> Ticket | None:

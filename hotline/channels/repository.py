@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from hotline.channels.models import Direction, Message, MessageAttachment
+from hotline.db import DriverStatement
 from hotline.tickets.lifecycle import OPEN_STATUSES
 from hotline.tickets.models import Ticket
 
@@ -29,9 +30,11 @@ async def insert_inbound(
     ``INSERT … ON CONFLICT DO NOTHING`` on (channel, external_id): concurrent repeats wait for the
     first writer and then insert nothing, on SQLite and PostgreSQL alike.
     """
-    statement = _INSERT_INBOUND[session.get_bind().dialect.name]
     params = {"m_channel": channel, "m_external_id": external_id, "m_body": body, "m_raw": raw, "m_at": at}
-    return (await session.execute(statement, params)).scalar_one_or_none()
+    if session.get_bind().dialect.name == "postgresql":
+        rows = await _INSERT_INBOUND_ON_DRIVER.fetch(session, params)
+        return rows[0][0] if rows else None
+    return (await session.execute(_INSERT_INBOUND_SQLITE, params)).scalar_one_or_none()
 
 
 def _insert_inbound(insert: Any) -> Any:
@@ -49,7 +52,8 @@ def _insert_inbound(insert: Any) -> Any:
     )
 
 
-_INSERT_INBOUND = {"postgresql": _insert_inbound(pg_insert), "sqlite": _insert_inbound(sqlite_insert)}
+_INSERT_INBOUND_ON_DRIVER = DriverStatement(_insert_inbound(pg_insert))
+_INSERT_INBOUND_SQLITE = _insert_inbound(sqlite_insert)
 
 
 async def message_by_external_id(session: AsyncSession, *, channel: str, external_id: str) -> Message | None:

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from hotline.citizens.models import ChannelIdentity, Citizen, IdentityKind
+from hotline.db import DriverStatement
 from hotline.db_types import UTCDateTime, utcnow
 from hotline.errors import InvalidInput
 
@@ -100,7 +101,7 @@ async def identify_locked(
     canonical = normalize_identity(kind, value)
     for _ in range(2):  # a second pass only after losing the race for a new identity (see below)
         params = {"kind": kind.value, "value": canonical, "name": name, "now": utcnow()}
-        rows = (await session.execute(FIND_LOCK_OR_CREATE, params)).all()
+        rows = await FIND_LOCK_OR_CREATE.fetch(session, params)
         found = {outcome: (citizen_id, known_name) for citizen_id, known_name, outcome in rows}
         if "found" in found:
             citizen_id, known_name = found["found"]
@@ -151,7 +152,7 @@ def _find_lock_or_create() -> Any:
     )
 
 
-FIND_LOCK_OR_CREATE = _find_lock_or_create()
+FIND_LOCK_OR_CREATE = DriverStatement(_find_lock_or_create())
 
 
 async def _by_identity(session: AsyncSession, kind: IdentityKind, canonical: str) -> Citizen | None:

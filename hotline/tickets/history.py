@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -14,6 +14,19 @@ from hotline.tickets.lifecycle import Actor, Status
 from hotline.tickets.models import Ticket, TicketEvent
 
 TICKETS_CHANNEL = "tickets"
+
+
+class Announced(Protocol):
+    """What the live screens are told of an order: a stored ``Ticket`` or a just-registered one."""
+
+    @property
+    def id(self) -> int | None: ...
+    @property
+    def number(self) -> str: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def lead_unit_id(self) -> int | None: ...
 
 
 async def write_event(
@@ -73,7 +86,7 @@ def new_event(
     )
 
 
-def announce(session: AsyncSession, *, ticket: Ticket, action: str, unit_ids: list[int] | None = None) -> None:
+def announce(session: AsyncSession, *, ticket: Announced, action: str, unit_ids: list[int] | None = None) -> None:
     """Tell the live screens about an order's new event once the transaction has committed."""
     publish_after_commit(
         session,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -16,7 +17,7 @@ from hotline.auth.models import HOTLINE_ROLES, Role
 from hotline.auth.service import CurrentUser
 from hotline.channels.models import Message
 from hotline.channels.repository import link_message
-from hotline.db import AUTOCOMMIT_ENGINE
+from hotline.db import AUTOCOMMIT_ENGINE, DriverStatement
 from hotline.supervision.models import SlaAlert
 from hotline.tickets.lifecycle import OPEN_STATUSES
 from hotline.tickets.models import Ticket, TicketAssignment, TicketEvent, TicketNumberCounter
@@ -194,25 +195,27 @@ async def children(session: AsyncSession, *, ticket_id: int) -> list[int]:
 
 
 async def insert_registered(
-    session: AsyncSession, *, ticket: Ticket, event: TicketEvent, message_id: int | None = None
+    session: AsyncSession, *, ticket: Mapping[str, Any], event: Mapping[str, Any], message_id: int | None = None
 ) -> int:
     """Store a new order with its first event, linking the stored message that opened it; the order's id.
 
-    Plain INSERTs rather than the ORM's unit of work: on PostgreSQL the three writes are one statement
-    (data-modifying CTEs), on SQLite one each. The caller attaches the order to the session afterwards.
+    ``ticket`` and ``event`` hold the column values (those not given take the model's defaults). Plain
+    INSERTs rather than the ORM's unit of work: on PostgreSQL the three writes are one statement
+    (data-modifying CTEs) run on the driver, on SQLite one each.
     """
+    ticket = {**_TICKET_DEFAULTS, **ticket}
     params = {
-        **{f"t_{name}": getattr(ticket, name) for name in _TICKET_COLUMNS},
-        **{f"e_{name}": getattr(event, name) for name in _EVENT_COLUMNS},
+        **{f"t_{name}": ticket[name] for name in _TICKET_COLUMNS},
+        **{f"e_{name}": event[name] if name in event else _EVENT_DEFAULTS[name] for name in _EVENT_COLUMNS},
         "message_id": message_id,
     }
     if session.get_bind().dialect.name == "postgresql":
         statement = _REGISTER_AND_LINK if message_id is not None else _REGISTER
-        return int((await session.execute(statement, params)).scalar_one())
+        return int((await statement.fetch(session, params))[0][0])
     ticket_id = int((await session.execute(_INSERT_TICKET, params)).scalar_one())
     await session.execute(_INSERT_EVENT, {**params, "ticket_id": ticket_id})
     if message_id is not None:
-        await link_message(session, message_id=message_id, citizen_id=ticket.citizen_id, ticket_id=ticket_id)
+        await link_message(session, message_id=message_id, citizen_id=ticket["citizen_id"], ticket_id=ticket_id)
     return ticket_id
 
 
@@ -223,6 +226,20 @@ _EVENTS: Any = TicketEvent.__table__  # type: ignore[attr-defined]
 _MESSAGES: Any = Message.__table__  # type: ignore[attr-defined]
 _TICKET_COLUMNS = [c.name for c in _TICKETS.columns if c.name != "id"]
 _EVENT_COLUMNS = [c.name for c in _EVENTS.columns if c.name not in ("id", "ticket_id")]
+
+
+def _defaults(model: Any, columns: list[str]) -> dict[str, Any]:
+    """The plain default of each column that has one (the model's own, as building an instance would set)."""
+    fields = model.model_fields.items()
+    return {
+        name: field.default
+        for name, field in fields
+        if name in columns and not field.is_required() and field.default_factory is None
+    }
+
+
+_TICKET_DEFAULTS = _defaults(Ticket, _TICKET_COLUMNS)
+_EVENT_DEFAULTS = _defaults(TicketEvent, _EVENT_COLUMNS)
 _TICKET_VALUES = {name: bindparam(f"t_{name}", type_=_TICKETS.c[name].type) for name in _TICKET_COLUMNS}
 _EVENT_VALUES = {name: bindparam(f"e_{name}", type_=_EVENTS.c[name].type) for name in _EVENT_COLUMNS}
 _INSERT_TICKET = _TICKETS.insert().values(_TICKET_VALUES).returning(_TICKETS.c.id)
@@ -245,8 +262,8 @@ def _register_on_postgresql(*, link: bool) -> Any:
     return statement.add_cte(linked.cte("linked"))
 
 
-_REGISTER = _register_on_postgresql(link=False)
-_REGISTER_AND_LINK = _register_on_postgresql(link=True)
+_REGISTER = DriverStatement(_register_on_postgresql(link=False))
+_REGISTER_AND_LINK = DriverStatement(_register_on_postgresql(link=True))
 
 
 async def next_number(session: AsyncSession, *, day: str) -> str:
@@ -257,7 +274,8 @@ async def next_number(session: AsyncSession, *, day: str) -> str:
         # until the caller commits, which made every intake of the day wait for the one before it. An order
         # whose transaction then fails leaves a gap in the day's numbers; numbers stay unique and increasing.
         async with autocommit.connect() as connection:
-            return f"{day}{(await connection.execute(_TAKE_NUMBER, {'day': day})).scalar_one():05d}"
+            driver: Any = (await connection.get_raw_connection()).driver_connection
+            return f"{day}{await driver.fetchval(_TAKE_NUMBER.sql, *_TAKE_NUMBER.arguments({'day': day})):05d}"
     last = (await session.execute(_TAKE_NUMBER_SQLITE, {"day": day})).scalar_one()  # one writer at a time anyway
     return f"{day}{last:05d}"
 
@@ -281,7 +299,7 @@ def _take_number_without_flush_wait() -> Any:
     )
 
 
-_TAKE_NUMBER = _take_number_without_flush_wait()
+_TAKE_NUMBER = DriverStatement(_take_number_without_flush_wait())
 _TAKE_NUMBER_SQLITE = (
     sqlite_insert(TicketNumberCounter)
     .values(day=bindparam("day", type_=String()), last=1)

@@ -6,6 +6,7 @@ unit of work commits, so nothing of it is written.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -20,7 +21,7 @@ from hotline.db_types import utcnow
 from hotline.errors import NotFound
 from hotline.supervision import clock
 from hotline.tickets import effects, repository
-from hotline.tickets.history import announce, new_event, write_event
+from hotline.tickets.history import announce, write_event
 from hotline.tickets.lifecycle import OPEN_STATUSES, Action, Actor, Status, TicketFacts, decide
 from hotline.tickets.models import RequestType, Ticket, TicketAssignment
 from hotline.tickets.schemas import TicketCreate
@@ -46,6 +47,84 @@ def make_title(content: str) -> str:
     return line if len(line) <= TITLE_LENGTH else line[: TITLE_LENGTH - 1] + "…"
 
 
+@dataclass(frozen=True)
+class Registered:
+    """A new order as stored: its column values (id included), without an ORM object built for it."""
+
+    values: dict[str, Any]
+
+    @property
+    def id(self) -> int:
+        return int(self.values["id"])
+
+    @property
+    def number(self) -> str:
+        return str(self.values["number"])
+
+    @property
+    def status(self) -> str:
+        return str(self.values["status"])
+
+    @property
+    def lead_unit_id(self) -> int | None:
+        lead: int | None = self.values["lead_unit_id"]
+        return lead
+
+
+async def register_ticket(
+    session: AsyncSession,
+    *,
+    data: TicketCreate,
+    actor: Actor,
+    citizen_id: int | None = None,
+    message_id: int | None = None,
+    now: datetime | None = None,
+) -> Registered:
+    """Register a new order (受理) with its first event; ``now`` lets imports and replays set the time.
+
+    ``message_id``: the stored message that opened the order (intake), linked to it and its citizen at once.
+    No ORM object is built: the intake needs only the order's id and number, and building the model
+    instances cost a tenth of an intake's CPU. ``create_ticket`` gives callers that go on with the order one.
+    """
+    if citizen_id is None and data.citizen_phone:
+        citizen = await citizens.identify(
+            session, kind=IdentityKind.PHONE, value=data.citizen_phone, name=data.citizen_name
+        )
+        citizen_id = citizen.id
+    now = now or utcnow()
+    values: dict[str, Any] = {
+        "number": await repository.next_number(session, day=to_local(now).strftime("%Y%m%d")),
+        "channel": data.channel,
+        "request_type": data.request_type,
+        "urgency": data.urgency,
+        "category_id": data.category_id,
+        "address": data.address,
+        "title": data.title or make_title(data.content),
+        "content": data.content,
+        "citizen_id": citizen_id,
+        "confidential": data.confidential or data.request_type is RequestType.REPORT,
+        "status": Status.REGISTERED,
+        "lead_unit_id": None,
+        "created_by_id": actor.user_id,
+        "created_at": now,
+        "updated_at": now,
+    }
+    event = {
+        "seq": 1,
+        "action": Action.CREATE,
+        "actor_id": actor.user_id,
+        "actor_role": actor.role,
+        "from_status": None,
+        "to_status": Status.REGISTERED,
+        "payload": {"channel": data.channel},
+        "created_at": now,
+    }
+    values["id"] = await repository.insert_registered(session, ticket=values, event=event, message_id=message_id)
+    registered = Registered(values)
+    announce(session, ticket=registered, action=Action.CREATE)
+    return registered
+
+
 async def create_ticket(
     session: AsyncSession,
     *,
@@ -55,45 +134,13 @@ async def create_ticket(
     message_id: int | None = None,
     now: datetime | None = None,
 ) -> Ticket:
-    """Register a new order (受理) with its first event; ``now`` lets imports and replays set the time.
-
-    ``message_id``: the stored message that opened the order (intake), linked to it and its citizen at once.
-    """
-    if citizen_id is None and data.citizen_phone:
-        citizen = await citizens.identify(
-            session, kind=IdentityKind.PHONE, value=data.citizen_phone, name=data.citizen_name
-        )
-        citizen_id = citizen.id
-    now = now or utcnow()
-    ticket = Ticket(
-        number=await repository.next_number(session, day=to_local(now).strftime("%Y%m%d")),
-        channel=data.channel,
-        request_type=data.request_type,
-        urgency=data.urgency,
-        category_id=data.category_id,
-        address=data.address,
-        title=data.title or make_title(data.content),
-        content=data.content,
-        citizen_id=citizen_id,
-        confidential=data.confidential or data.request_type is RequestType.REPORT,
-        status=Status.REGISTERED,
-        created_by_id=actor.user_id,
-        created_at=now,
-        updated_at=now,
+    """Register a new order as ``register_ticket`` does, and attach it to the session as a model instance."""
+    registered = await register_ticket(
+        session, data=data, actor=actor, citizen_id=citizen_id, message_id=message_id, now=now
     )
-    event = new_event(
-        ticket=ticket,
-        seq=1,
-        action=Action.CREATE,
-        actor=actor,
-        from_status=None,
-        payload={"channel": data.channel},
-        at=now,
-    )
-    ticket.id = await repository.insert_registered(session, ticket=ticket, event=event, message_id=message_id)
+    ticket = Ticket(**registered.values)
     make_transient_to_detached(ticket)  # stored as it stands: attach it without reading it back
     session.add(ticket)
-    announce(session, ticket=ticket, action=Action.CREATE)
     return ticket
 
 
