@@ -12,7 +12,7 @@ from typing import Any, cast
 from sqlalchemy import event
 from sqlalchemy.dialects.postgresql.asyncpg import PGDialect_asyncpg
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.expression import ClauseElement
 
@@ -169,21 +169,31 @@ class DriverStatement:
 
     async def fetch(self, session: AsyncSession, params: Mapping[str, Any]) -> list[Any]:
         """Every row the statement returns, run in the session's transaction."""
-        connection = await driver_connection(session)
-        return list(await connection.fetch(self.sql, *self.arguments(params)))
+        connection = await session.connection()
+        async with on_driver(connection) as driver:
+            return list(await driver.fetch(self.sql, *self.arguments(params)))
 
 
-async def driver_connection(session: AsyncSession) -> Any:
-    """The asyncpg connection under a PostgreSQL session, with the session's transaction begun on it.
+@asynccontextmanager
+async def on_driver(connection: AsyncConnection) -> AsyncIterator[Any]:
+    """The asyncpg connection under a SQLAlchemy one, with its transaction begun; a dead one is discarded.
 
-    SQLAlchemy's asyncpg adapter sends BEGIN lazily, with its first statement; a statement run on the
-    driver first must begin it the same way, or it would commit on its own.
+    SQLAlchemy's asyncpg adapter sends BEGIN lazily, with its first statement: a statement run on the driver
+    first must begin it the same way, or it would commit on its own. An error from the driver does not pass
+    through SQLAlchemy's handling, which on a lost connection (a database restart, a dropped link) discards
+    it and the pooled connections that predate it; this does the same, so that the next requests get fresh
+    connections instead of failing on dead ones.
     """
-    connection = await session.connection()
     pooled = await connection.get_raw_connection()
-    adapted = pooled.dbapi_connection
-    if adapted is None:
-        raise RuntimeError("the session's connection is closed")
-    if adapted._transaction is None and not adapted.autocommit:  # the adapter's own lazy BEGIN (SQLAlchemy 2.1)
-        await adapted._start_transaction()
-    return pooled.driver_connection
+    adapted, driver = pooled.dbapi_connection, pooled.driver_connection
+    try:
+        if adapted is None or driver is None:
+            raise RuntimeError("the connection is closed")
+        if adapted._transaction is None and not adapted.autocommit:  # the adapter's own lazy BEGIN (SQLAlchemy 2.1)
+            await adapted._start_transaction()
+        yield driver
+    except Exception as error:
+        if driver is None or driver.is_closed():
+            await connection.invalidate(error)
+            await connection.engine.dispose(close=False)
+        raise

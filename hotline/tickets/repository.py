@@ -17,7 +17,7 @@ from hotline.auth.models import HOTLINE_ROLES, Role
 from hotline.auth.service import CurrentUser
 from hotline.channels.models import Message
 from hotline.channels.repository import link_message
-from hotline.db import AUTOCOMMIT_ENGINE, DriverStatement
+from hotline.db import AUTOCOMMIT_ENGINE, DriverStatement, on_driver
 from hotline.supervision.models import SlaAlert
 from hotline.tickets.lifecycle import OPEN_STATUSES
 from hotline.tickets.models import Ticket, TicketAssignment, TicketEvent, TicketNumberCounter
@@ -273,8 +273,7 @@ async def next_number(session: AsyncSession, *, day: str) -> str:
         # In its own autocommitted statement: the day's counter row is locked for that statement only, not
         # until the caller commits, which made every intake of the day wait for the one before it. An order
         # whose transaction then fails leaves a gap in the day's numbers; numbers stay unique and increasing.
-        async with autocommit.connect() as connection:
-            driver: Any = (await connection.get_raw_connection()).driver_connection
+        async with autocommit.connect() as connection, on_driver(connection) as driver:
             return f"{day}{await driver.fetchval(_TAKE_NUMBER.sql, *_TAKE_NUMBER.arguments({'day': day})):05d}"
     last = (await session.execute(_TAKE_NUMBER_SQLITE, {"day": day})).scalar_one()  # one writer at a time anyway
     return f"{day}{last:05d}"

@@ -5,15 +5,17 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
+import asyncpg
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
+from sqlalchemy.exc import DBAPIError
 
 from hotline.auth.models import User
 from hotline.channels import intake
 from hotline.channels.intake import Identity, InboundMessage
 from hotline.channels.models import Channel, Message
 from hotline.citizens.models import Citizen, IdentityKind
-from hotline.db import Database
+from hotline.db import Database, create_engine, is_sqlite
 from hotline.db_types import utcnow
 from hotline.errors import DomainError
 from hotline.tickets.lifecycle import Action, Status
@@ -142,3 +144,32 @@ async def test_the_console_hears_of_each_message_after_the_commit(db: Database) 
         event = await asyncio.wait_for(anext(aiter(subscription)), 1)
     assert event.payload["type"] == "message.received"
     assert event.payload["ticket_number"] == receipt.ticket_number and event.payload["new_ticket"] is True
+
+
+async def test_after_postgresql_drops_every_connection_the_intake_takes_fresh_ones(db: Database) -> None:
+    """A database restart: the requests caught by it fail, those after it get new connections, not dead ones."""
+    if is_sqlite(db.engine):
+        pytest.skip("SQLite has no server to lose")
+    async with db.session() as session:  # both pools (the orders' and the order numbers') hold a connection now
+        await intake.receive(session, sms("SM1", sender=Identity(IdentityKind.PHONE, "13900139001")))
+    admin = create_engine(db.url, isolation_level="AUTOCOMMIT", pool_size=1)
+    async with admin.connect() as connection:
+        await connection.execute(
+            text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        )
+    await admin.dispose()
+    # SQLAlchemy's errors, its driver adapter's, and asyncpg's own (statements run on the driver)
+    lost = (DBAPIError, db.engine.dialect.dbapi.Error, asyncpg.PostgresError, asyncpg.InterfaceError)
+    outcomes = []
+    for n in range(2, 7):
+        try:
+            async with db.session() as session:
+                await intake.receive(session, sms(f"SM{n}", sender=Identity(IdentityKind.PHONE, f"1390013900{n}")))
+            outcomes.append("stored")
+        except lost:
+            outcomes.append("failed")
+    assert outcomes[-3:] == ["stored"] * 3
+    assert (await counts(db))["messages"] == 1 + outcomes.count("stored")
