@@ -16,10 +16,6 @@ from hotline.timefmt import assume_china_time
 from knowledge_base.cli import kb_app
 from routing.classifier.cli import classifier_app
 
-# With --workers, uvicorn restarts a process that has not started within this long; loading the models and
-# the gazetteer on a busy machine can take longer than its default of 5 s, which then restarts forever.
-WORKER_STARTUP_SECONDS = 120
-
 app = typer.Typer(
     help="12345 政务服务便民热线 — the hotline's command line.", no_args_is_help=True, pretty_exceptions_enable=False
 )
@@ -41,21 +37,25 @@ def serve(
     if workers > 1 and not settings.redis_url:
         # Each process has its own in-process bus: a console would only see the events of its own process.
         raise typer.BadParameter("more than one worker needs HOTLINE_REDIS_URL (the event bus)", param_hint="--workers")
-    uvicorn.run(
-        "hotline.main:create_app",
-        factory=True,
-        host=host or settings.host,
-        port=port or settings.port,
-        workers=workers,
-        timeout_worker_healthcheck=WORKER_STARTUP_SECONDS,
-        proxy_headers=True,
-        forwarded_allow_ips=forwarded_allow_ips,
-        log_level="info",
-        access_log=settings.access_log,
+    options: dict[str, Any] = {
+        "app": "hotline.main:create_app",
+        "factory": True,
+        "host": host or settings.host,
+        "port": port or settings.port,
+        "proxy_headers": True,
+        "forwarded_allow_ips": forwarded_allow_ips,
+        "log_level": "info",
+        "access_log": settings.access_log,
         # Console events are a few hundred bytes on the intranet: compressing each one once per socket cost
         # more CPU in the fan-out than it saved, and every compressed socket holds its own zlib state.
-        ws_per_message_deflate=False,
-    )
+        "ws_per_message_deflate": False,
+    }
+    if workers == 1:
+        uvicorn.run(**options)
+        return
+    from hotline.serving import serve_processes
+
+    raise typer.Exit(serve_processes(options, workers))
 
 
 @app.command()

@@ -8,6 +8,7 @@ wait polls observable state (a socket, the stand-in, the database) until a deadl
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import signal
@@ -117,9 +118,9 @@ class Processes:
     def log_of(self, name: str) -> str:
         return (self.logs / f"{name}.log").read_text(errors="replace")[-3000:]
 
-    async def serving(self, name: str, port: int) -> str:
+    async def serving(self, name: str, port: int, *options: str) -> str:
         """Start ``hotline serve`` on a port and wait until /readyz says ready."""
-        self.start(name, "serve", "--host", "127.0.0.1", "--port", str(port), HOTLINE_RUN_JOBS="false")
+        self.start(name, "serve", "--host", "127.0.0.1", "--port", str(port), *options, HOTLINE_RUN_JOBS="false")
         base = f"http://127.0.0.1:{port}"
 
         async def ready() -> bool:
@@ -285,3 +286,49 @@ async def test_a_worker_killed_mid_delivery_loses_nothing_and_the_citizen_gets_o
     assert row.attempts == 2
     assert [r["key"] for r in twilio.requests] == [twilio.requests[0]["key"]] * 2  # asked twice, same key
     assert list(twilio.delivered.values()) == [row.provider_message_id]  # delivered once
+
+
+def listening_sockets(port: int) -> set[str]:
+    """The inodes of the TCP sockets listening on this port (IPv4, all processes)."""
+    rows = Path("/proc/net/tcp").read_text().splitlines()[1:]
+    fields = [row.split() for row in rows]
+    return {f[9] for f in fields if f[3] == "0A" and int(f[1].rsplit(":", 1)[1], 16) == port}
+
+
+def server_processes(pid: int) -> set[int]:
+    """The server processes under a ``hotline serve --workers N`` (not multiprocessing's resource tracker)."""
+    found = set()
+    for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split():
+        with contextlib.suppress(FileNotFoundError):  # it may have exited since
+            if b"resource_tracker" not in Path(f"/proc/{child}/cmdline").read_bytes():
+                found.add(int(child))
+    return found
+
+
+async def test_two_server_processes_listen_on_a_socket_each_and_a_lost_one_is_replaced(
+    db: Database, tmp_path: Path
+) -> None:
+    """One shared socket let one process take most keep-alive connections; a socket each lets the kernel spread them."""
+    assert POSTGRES_URL is not None
+    port = free_port()
+    with hotline_processes(POSTGRES_URL, "http://127.0.0.1:9", tmp_path) as processes:
+        base = await processes.serving("app", port, "--workers", "2")
+        supervisor = processes.running["app"].pid
+        first = server_processes(supervisor)
+        assert len(first) == 2 and len(listening_sockets(port)) == 2
+        os.kill(min(first), signal.SIGKILL)
+
+        async def replaced() -> set[int] | None:
+            now = server_processes(supervisor)
+            return now if len(now) == 2 and now != first and len(listening_sockets(port)) == 2 else None
+
+        await eventually(replaced, "the lost process to be replaced", STARTUP_SECONDS)
+        async with httpx.AsyncClient(base_url=base, timeout=DEADLINE_SECONDS) as client:
+            for _ in range(10):  # new connections, whichever process the kernel gives them to
+                async with httpx.AsyncClient(base_url=base, timeout=DEADLINE_SECONDS) as fresh:
+                    assert (await fresh.get("/healthz")).status_code == 200
+            assert (await client.get("/readyz")).status_code == 200
+        server = processes.running.pop("app")
+        server.terminate()
+        assert server.wait(timeout=60) == 0
+        assert listening_sockets(port) == set()
