@@ -221,9 +221,8 @@ def run(database: str, url: str, target: str, args: argparse.Namespace, tmp: Pat
         command += ["--workers", str(workers)]
         path = "/channels/twilio/sms"
     else:
-        command = [sys.executable, "-m", "uvicorn", "bench.intake_bare:create_app", "--factory", "--proxy-headers"]
-        command += ["--host", "127.0.0.1", "--port", str(port), "--log-level", "info", "--workers", str(workers)]
-        command += ["--no-access-log"]
+        # Served as `hotline serve` serves the product: the same processes, a listening socket each.
+        command = [sys.executable, "-m", "bench.intake_bare", "--port", str(port), "--workers", str(workers)]
         path = "/bare/sms"
         asyncio.run(intake_bare.prepare(url))
     log = tmp / f"{database}-{target.replace(' ', '_')}.log"
@@ -301,7 +300,8 @@ def report(results: list[Result], command: str, args: argparse.Namespace) -> str
             "citizen and identity, registers an order with its event, and answers TwiML with the order "
             "number. The baseline is a bare FastAPI endpoint parsing the same form and doing one insert "
             "through the same driver (`bench/intake_bare.py`), measured in the same run with the same number "
-            f"of uvicorn processes, both without uvicorn's per-request access log (as deployed behind nginx, "
+            "of uvicorn processes, each listening on a socket of its own (`hotline/serving.py`), both without "
+            f"uvicorn's per-request access log (as deployed behind nginx, "
             f"which keeps it). {client}; it shares the machine's cores with the server. "
             "`server CPU ms/request`: CPU time of the server's processes during the run divided by the requests "
             "(PostgreSQL's own CPU not included); it depends little on how busy the machine is: one quiet core "

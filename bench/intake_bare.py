@@ -6,15 +6,19 @@ It uses the product's engine factory, so the driver and its settings (aiosqlite 
 
 from __future__ import annotations
 
+import argparse
 import os
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from urllib.parse import parse_qsl
 
+import uvicorn
 from fastapi import FastAPI, Request, Response
 from sqlalchemy import Column, Integer, MetaData, String, Table, Text
 
 from hotline.db import create_engine
+from hotline.serving import serve_processes
 
 metadata = MetaData()
 bare_messages = Table(
@@ -59,3 +63,29 @@ def create_app() -> FastAPI:
         return Response('<?xml version="1.0" encoding="UTF-8"?><Response/>', media_type="application/xml")
 
     return app
+
+
+def main() -> None:
+    """Serve the bare endpoint as ``hotline serve`` serves the product: N processes, a listening socket each."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--workers", type=int, default=1)
+    args = parser.parse_args()
+    options = {
+        "app": "bench.intake_bare:create_app",
+        "factory": True,
+        "host": args.host,
+        "port": args.port,
+        "proxy_headers": True,
+        "log_level": "info",
+        "access_log": False,
+    }
+    if args.workers == 1:
+        uvicorn.run(**options)
+        return
+    sys.exit(serve_processes(options, args.workers))
+
+
+if __name__ == "__main__":
+    main()

@@ -13,7 +13,7 @@ from pathlib import Path
 
 IDLE = ("Condition.wait", "Runner.run", "_worker (concurrent", "select (selectors", "poll (selectors")
 OURS = ("hotline/", "routing/", "knowledge_base/", "web/")
-NOT_OURS = ("hotline/cli.py",)  # the command that starts the server: every sample is under it
+NOT_OURS = ("hotline/cli.py", "hotline/serving.py")  # what starts the server: every sample is under it
 PYTHON_FRAME = re.compile(r"\(\S+:\d+\)$")  # "function (path/to/file.py:123)"
 
 
