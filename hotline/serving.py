@@ -24,6 +24,7 @@ from typing import Any
 log = logging.getLogger("uvicorn.error")
 
 STARTUP_FAILURE = 3  # uvicorn's exit code when a server cannot start
+ADDRESS_IN_USE = 1  # as uvicorn exits when its port is taken
 STOP_SECONDS = 30  # a process still running this long after SIGTERM is killed
 CHECK_SECONDS = 0.5  # how often the supervisor looks for a stop request between process exits
 
@@ -36,6 +37,23 @@ def reuse_port_socket(host: str, port: int) -> socket.socket:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     sock.bind((host, port))
     return sock
+
+
+def _port_free(host: str, port: int) -> bool:
+    """Whether no other server listens on ``host:port``, checked without ``SO_REUSEPORT``.
+
+    A socket with ``SO_REUSEPORT`` would bind next to another server of the same user and silently share
+    its traffic: a second ``hotline serve`` started by mistake must fail instead, as it did before.
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # connections closing on it do not count
+        try:
+            probe.bind((host, port))
+        except OSError as error:
+            log.error("Cannot serve on %s:%s: %s", host, port, error.strerror or error)
+            return False
+    return True
 
 
 def _serve_one(options: dict[str, Any]) -> None:
@@ -53,6 +71,8 @@ def serve_processes(options: dict[str, Any], processes: int) -> int:
     import uvicorn
 
     config = uvicorn.Config(**options)  # configures logging here as in each process
+    if not _port_free(config.host, config.port):
+        return ADDRESS_IN_USE
     # Bound but not listening: the port stays this server's while processes come and go, and no connection
     # is queued on it (the kernel hands connections only to the listening sockets of the group).
     reserved = reuse_port_socket(config.host, config.port)

@@ -323,6 +323,10 @@ async def test_two_server_processes_listen_on_a_socket_each_and_a_lost_one_is_re
             return now if len(now) == 2 and now != first and len(listening_sockets(port)) == 2 else None
 
         await eventually(replaced, "the lost process to be replaced", STARTUP_SECONDS)
+        processes.start("second", "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "2")
+        assert processes.running.pop("second").wait(timeout=STARTUP_SECONDS) == 1  # a port in use is refused
+        assert "Cannot serve on" in processes.log_of("second")
+        assert len(listening_sockets(port)) == 2  # and the server on it keeps its own sockets only
         async with httpx.AsyncClient(base_url=base, timeout=DEADLINE_SECONDS) as client:
             for _ in range(10):  # new connections, whichever process the kernel gives them to
                 async with httpx.AsyncClient(base_url=base, timeout=DEADLINE_SECONDS) as fresh:
