@@ -6,8 +6,10 @@ from collections.abc import Callable, Coroutine
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import HTTPConnection
 
+from hotline.audit.service import record
 from hotline.auth import service as auth_service
 from hotline.auth.models import Role
 from hotline.auth.service import CurrentUser
@@ -62,6 +64,29 @@ async def current_user(
 
 def client_ip(request: Request) -> str | None:
     return request.client.host if request.client else None
+
+
+def audit(
+    session: AsyncSession,
+    request: Request,
+    user: CurrentUser,
+    *,
+    action: str,
+    object_type: str,
+    object_id: str | int | None,
+    detail: dict[str, Any],
+) -> None:
+    """Record an act of the signed-in user, and the address it came from, in the caller's transaction."""
+    record(
+        session,
+        action=action,
+        actor_id=user.id,
+        actor_username=user.username,
+        object_type=object_type,
+        object_id=object_id,
+        detail=detail,
+        client_ip=client_ip(request),
+    )
 
 
 def require_roles(*roles: Role) -> Callable[..., Coroutine[Any, Any, CurrentUser]]:

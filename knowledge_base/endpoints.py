@@ -11,10 +11,9 @@ from sqlalchemy import UnaryExpression, func
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
-from hotline.audit.service import record
 from hotline.auth.service import CurrentUser
 from hotline.db_types import utcnow
-from hotline.deps import DB, User, client_ip
+from hotline.deps import DB, User, audit
 from hotline.errors import InvalidInput, NotFound
 from hotline.tickets import repository as tickets
 from knowledge_base import service
@@ -221,15 +220,14 @@ async def rollback(entry_id: int, body: RollbackIn, request: Request, user: Edit
 def _audit(
     session: AsyncSession, request: Request, user: CurrentUser, action: str, entry: KbEntry, note: str | None
 ) -> None:
-    record(
+    audit(
         session,
+        request,
+        user,
         action=action,
-        actor_id=user.id,
-        actor_username=user.username,
         object_type="kb_entry",
         object_id=entry.id,
         detail={"version": entry.version, "published_version": entry.published_version, "note": note},
-        client_ip=client_ip(request),
     )
 
 

@@ -8,12 +8,11 @@ from fastapi import APIRouter, Depends, Query, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
-from hotline.audit.service import record
 from hotline.auth.models import Role
 from hotline.auth.service import CurrentUser
 from hotline.categories import Category
 from hotline.db_types import utcnow
-from hotline.deps import DB, User, client_ip, require_roles
+from hotline.deps import DB, User, audit, require_roles
 from hotline.errors import NotFound
 from hotline.tickets import repository as tickets
 from hotline.tickets import views
@@ -189,15 +188,14 @@ async def rule_history(rule_id: int, _: CatalogueReader, db: DB) -> list[RuleVer
 
 
 def _audit(session: AsyncSession, request: Request, user: CurrentUser, action: str, rule: DispatchRule) -> None:
-    record(
+    audit(
         session,
+        request,
+        user,
         action=action,
-        actor_id=user.id,
-        actor_username=user.username,
         object_type="dispatch_rule",
         object_id=rule.id,
         detail={"version": rule.version, "lead_unit_id": rule.lead_unit_id, "assisting": rule.assisting_unit_ids},
-        client_ip=client_ip(request),
     )
 
 

@@ -10,12 +10,11 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
 from sqlmodel import select
 
-from hotline.audit.service import record
 from hotline.auth.models import Role
 from hotline.auth.service import CurrentUser
 from hotline.calendar.holidays import HolidaySchedule
 from hotline.db_types import utcnow
-from hotline.deps import DB, User, client_ip, require_roles
+from hotline.deps import DB, User, audit, require_roles
 from hotline.errors import InvalidInput
 from hotline.supervision import calendars, policy, service
 from hotline.supervision.models import CalendarYear, SupervisionOrder, TimeLimitPolicy
@@ -199,15 +198,14 @@ async def set_time_limit(rule: TimeLimitRule, request: Request, user: SystemAdmi
             utcnow(),
         )
         session.add(row)
-        record(
+        audit(
             session,
+            request,
+            user,
             action="time_limit.changed",
-            actor_id=user.id,
-            actor_username=user.username,
             object_type="time_limit",
             object_id=f"{rule.stage}:{rule.request_type}:{rule.urgency}",
             detail={"amount": rule.amount, "unit": rule.unit},
-            client_ip=client_ip(request),
         )
     return await list_time_limits(user, db)
 
@@ -246,14 +244,13 @@ async def load_calendar_year(
         row.loaded_by_id, row.loaded_at = user.id, utcnow()
         session.add(row)
         detail: dict[str, Any] = {"year": year, "holidays": len(body.holidays), "workdays": len(body.workdays)}
-        record(
+        audit(
             session,
+            request,
+            user,
             action="calendar.loaded",
-            actor_id=user.id,
-            actor_username=user.username,
             object_type="calendar_year",
             object_id=year,
             detail=detail,
-            client_ip=client_ip(request),
         )
     return await get_calendar(user, db)

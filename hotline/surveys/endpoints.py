@@ -11,12 +11,11 @@ from fastapi.responses import Response
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
-from hotline.audit.service import record
 from hotline.auth.models import Role
 from hotline.auth.service import CurrentUser
 from hotline.channels.inputs import parse_form, public_url, read_body
 from hotline.db_types import utcnow
-from hotline.deps import DB, AppSettings, client_ip, require_roles
+from hotline.deps import DB, AppSettings, audit, require_roles
 from hotline.errors import InvalidInput, NotFound
 from hotline.surveys import export, questions, repository, review, sampling, scorecards, views, voice
 from hotline.surveys.models import CallbackSurvey, SurveySamplingRule
@@ -219,15 +218,14 @@ async def set_sampling_rule(body: SamplingRuleIn, request: Request, user: System
             user_id=user.id,
             now=utcnow(),
         )
-        record(
+        audit(
             session,
+            request,
+            user,
             action="survey_sampling.changed",
-            actor_id=user.id,
-            actor_username=user.username,
             object_type="survey_sampling_rule",
             object_id=rule.id,
             detail=body.model_dump(),
-            client_ip=client_ip(request),
         )
         return _rule_view(rule)
 

@@ -7,12 +7,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hotline.audit.service import record
 from hotline.auth.models import HOTLINE_ROLES, Role
 from hotline.auth.service import CurrentUser
 from hotline.citizens.models import Citizen
 from hotline.db_types import utcnow
-from hotline.deps import DB, User, client_ip, require_roles
+from hotline.deps import DB, User, audit, require_roles
 from hotline.errors import Forbidden, NotFound
 from hotline.tickets import repository, service, views
 from hotline.tickets.lifecycle import Action
@@ -93,15 +92,14 @@ async def reveal_citizen(ticket_id: int, request: Request, user: User, db: DB) -
         if citizen is None:
             raise NotFound("该工单没有诉求人信息", "this order has no requester on record")
         if ticket.confidential:
-            record(
+            audit(
                 session,
+                request,
+                user,
                 action="citizen.viewed",
-                actor_id=user.id,
-                actor_username=user.username,
                 object_type="ticket",
                 object_id=ticket.id,
                 detail={"ticket_number": ticket.number, "citizen_id": citizen.id},
-                client_ip=client_ip(request),
             )
         return await views.citizen_view(session, citizen, masked=False)
 

@@ -8,10 +8,9 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field, StringConstraints
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hotline.audit.service import record
 from hotline.auth.models import Role
 from hotline.auth.service import CurrentUser
-from hotline.deps import DB, User, client_ip, require_roles
+from hotline.deps import DB, User, audit, require_roles
 from hotline.errors import InvalidInput
 from hotline.supervision.calendars import parse_hours
 from hotline.units import repository, service
@@ -143,13 +142,12 @@ async def set_business_hours(
 def _audit(
     session: AsyncSession, request: Request, user: CurrentUser, action: str, unit: Unit, detail: dict[str, Any]
 ) -> None:
-    record(
+    audit(
         session,
+        request,
+        user,
         action=action,
-        actor_id=user.id,
-        actor_username=user.username,
         object_type="unit",
         object_id=unit.id,
         detail=detail,
-        client_ip=client_ip(request),
     )
