@@ -27,6 +27,7 @@ STARTUP_FAILURE = 3  # uvicorn's exit code when a server cannot start
 ADDRESS_IN_USE = 1  # as uvicorn exits when its port is taken
 STOP_SECONDS = 30  # a process still running this long after SIGTERM is killed
 CHECK_SECONDS = 0.5  # how often the supervisor looks for a stop request between process exits
+_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 def reuse_port_socket(host: str, port: int) -> socket.socket:
@@ -108,9 +109,6 @@ def serve_processes(options: dict[str, Any], processes: int) -> int:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     return code
-
-
-_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 def _stop(running: list[BaseProcess]) -> None:
