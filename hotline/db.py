@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -17,7 +18,9 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.expression import ClauseElement
 
 from hotline import models  # noqa: F401  (every table registered before any session flushes)
-from hotline.events.bus import EventBus, take_pending
+from hotline.events.bus import BusUnavailable, EventBus, take_pending
+
+log = logging.getLogger(__name__)
 
 SQLITE_BUSY_TIMEOUT_SECONDS = 30
 READONLY = "hotline_readonly"
@@ -122,7 +125,10 @@ class Database:
                 raise
             events = take_pending(session)
             if self.bus is not None and events:
-                await self.bus.publish_all(events)
+                try:
+                    await self.bus.publish_all(events)
+                except BusUnavailable as exc:  # the work is committed; only its live notices are lost
+                    log.warning("committed, but %d live events were not delivered: %s", len(events), exc)
 
     @asynccontextmanager
     async def read_session(self) -> AsyncIterator[AsyncSession]:

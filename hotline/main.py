@@ -26,6 +26,7 @@ from hotline.config import Settings, get_settings
 from hotline.db import Database
 from hotline.errors import DomainError
 from hotline.events.bus import create_bus
+from hotline.outage import answer_outages
 from hotline.outbox.endpoints import router as outbox_router
 from hotline.reports.endpoints import router as reports_router
 from hotline.supervision import calendars, policy
@@ -103,6 +104,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @app.exception_handler(DomainError)
     async def domain_error(_: Request, exc: DomainError) -> JSONResponse:
         return JSONResponse(exc.as_dict(), status_code=exc.status_code)
+
+    answer_outages(app)
 
     for router in (health.router, auth_router, tickets_router, units_router, supervision_router, routing_router):
         app.include_router(router)

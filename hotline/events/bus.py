@@ -33,6 +33,10 @@ def _json_default(value: object) -> str:
     return value.isoformat() if isinstance(value, datetime) else str(value)
 
 
+class BusUnavailable(ConnectionError):
+    """The bus's server could not be reached: the events were not delivered."""
+
+
 class Subscription(Protocol):
     def __aiter__(self) -> AsyncIterator[BusEvent]: ...
 

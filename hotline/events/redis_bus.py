@@ -14,8 +14,10 @@ import logging
 from collections.abc import AsyncIterator, Iterable, Sequence
 
 import redis.asyncio as redis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from hotline.events.bus import BusEvent, InProcessEventBus, Subscription
+from hotline.events.bus import BusEvent, BusUnavailable, InProcessEventBus, Subscription
 
 log = logging.getLogger(__name__)
 PREFIX = "hotline:bus:"
@@ -39,16 +41,22 @@ class RedisEventBus:
         self._reader: asyncio.Task[None] | None = None
 
     async def publish(self, event: BusEvent) -> None:
-        await self._client.publish(PREFIX + event.channel, _encoded(event))
+        try:
+            await self._client.publish(PREFIX + event.channel, _encoded(event))
+        except (RedisConnectionError, RedisTimeoutError) as exc:
+            raise BusUnavailable(f"Redis: {exc}") from exc
 
     async def publish_all(self, events: Sequence[BusEvent]) -> None:
         if len(events) == 1:
             await self.publish(events[0])
             return
-        async with self._client.pipeline(transaction=False) as pipe:  # one round trip, order kept
-            for event in events:
-                pipe.publish(PREFIX + event.channel, _encoded(event))
-            await pipe.execute()
+        try:
+            async with self._client.pipeline(transaction=False) as pipe:  # one round trip, order kept
+                for event in events:
+                    pipe.publish(PREFIX + event.channel, _encoded(event))
+                await pipe.execute()
+        except (RedisConnectionError, RedisTimeoutError) as exc:
+            raise BusUnavailable(f"Redis: {exc}") from exc
 
     @contextlib.asynccontextmanager
     async def subscribe(self, *channels: str) -> AsyncIterator[Subscription]:

@@ -6,7 +6,7 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from hotline.events.bus import BusEvent, EventBus
+from hotline.events.bus import BusEvent, BusUnavailable, EventBus
 
 
 @dataclass(frozen=True)
@@ -49,15 +49,14 @@ class InAppProvider:
         self._bus = bus
 
     async def send(self, delivery: Delivery) -> str | None:
-        await self._bus.publish(
-            BusEvent(
-                NOTIFICATIONS_CHANNEL,
-                {
-                    "recipient": delivery.recipient,
-                    "subject": delivery.subject,
-                    "body": delivery.body,
-                    "key": delivery.dedupe_key,
-                },
-            )
-        )
+        notice = {
+            "recipient": delivery.recipient,
+            "subject": delivery.subject,
+            "body": delivery.body,
+            "key": delivery.dedupe_key,
+        }
+        try:
+            await self._bus.publish(BusEvent(NOTIFICATIONS_CHANNEL, notice))
+        except BusUnavailable as exc:
+            raise DeliveryError(str(exc)) from exc
         return None

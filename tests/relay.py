@@ -1,0 +1,46 @@
+"""A TCP relay between the service and a server (PostgreSQL, Redis) that a test can cut and restore."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Relay:
+    """Forwards 127.0.0.1:<port> to the target; cutting it acts as a restarting server or a broken network."""
+
+    target: tuple[str, int]
+    port: int = 0
+    server: asyncio.Server | None = None
+    open: set[asyncio.StreamWriter] = field(default_factory=set)
+
+    async def up(self) -> None:
+        """Listen (again, on the same port once one was chosen)."""
+        self.server = await asyncio.start_server(self._relay, "127.0.0.1", self.port)
+        self.port = self.server.sockets[0].getsockname()[1]
+
+    async def cut(self) -> None:
+        """Refuse new connections and drop the open ones."""
+        if self.server is None:
+            return
+        self.server.close()
+        for writer in list(self.open):
+            writer.transport.abort()
+        self.open.clear()
+        await self.server.wait_closed()
+        self.server = None
+
+    async def _relay(self, client_reader: asyncio.StreamReader, client_writer: asyncio.StreamWriter) -> None:
+        server_reader, server_writer = await asyncio.open_connection(*self.target)
+        self.open.update((client_writer, server_writer))
+
+        async def pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            with contextlib.suppress(ConnectionError):
+                while data := await reader.read(65536):
+                    writer.write(data)
+                    await writer.drain()
+            writer.transport.abort()
+
+        await asyncio.gather(pipe(client_reader, server_writer), pipe(server_reader, client_writer))

@@ -1,0 +1,148 @@
+"""Backing services that cannot be reached: a lost database answers 503 with Retry-After and the service
+works again once it is back; a lost Redis costs the live notices of the work done, never the work."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sqlite3
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from sqlalchemy import func, select
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import IntegrityError
+
+from hotline.auth.models import User
+from hotline.config import Settings
+from hotline.db import Database, is_sqlite
+from hotline.db_types import utcnow
+from hotline.events.redis_bus import RedisEventBus
+from hotline.main import create_app
+from hotline.outage import RETRY_AFTER_SECONDS, is_outage
+from hotline.outbox.models import OutboxMessage, OutboxStatus
+from hotline.outbox.providers import InAppProvider
+from hotline.outbox.service import deliver_due
+from hotline.tickets.models import Ticket
+from tests.conftest import PASSWORD, login
+from tests.relay import Relay
+
+REDIS_URL = os.environ.get("HOTLINE_TEST_REDIS_URL")
+
+
+async def _relay_to(url: str, default_port: int) -> Relay:
+    parsed = make_url(url)
+    relay = Relay((parsed.host or "127.0.0.1", parsed.port or default_port))
+    await relay.up()
+    return relay
+
+
+async def _client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            yield client
+
+
+async def test_requests_answer_503_while_postgresql_is_unreachable_and_work_once_it_is_back(
+    settings: Settings, db: Database, staff: dict[str, User]
+) -> None:
+    if is_sqlite(db.engine):
+        pytest.skip("SQLite is a file in the process: there is no connection to lose")
+    relay = await _relay_to(db.url, 5432)
+    through_relay = make_url(db.url).set(host="127.0.0.1", port=relay.port).render_as_string(hide_password=False)
+    try:
+        async for client in _client(create_app(settings.model_copy(update={"database_url": through_relay}))):
+            headers = await login(client, "operator1")
+            assert (await client.get("/api/v1/tickets", headers=headers)).status_code == 200
+
+            await relay.cut()
+            for _ in range(2):  # on the pool's dead connections, then on connections refused
+                refused = await client.get("/api/v1/tickets", headers=headers)
+                assert refused.status_code == 503
+                assert refused.headers["Retry-After"] == str(RETRY_AFTER_SECONDS)
+                assert refused.json()["code"] == "service_unavailable"
+                assert "稍后重试" in refused.json()["message_zh"]
+            signing_in = await client.post("/api/v1/auth/login", json={"username": "operator1", "password": PASSWORD})
+            assert signing_in.status_code == 503
+
+            await relay.up()  # the same address again
+            assert (await client.get("/api/v1/tickets", headers=headers)).status_code == 200
+    finally:
+        await relay.cut()
+
+
+@pytest.mark.skipif(not REDIS_URL, reason="HOTLINE_TEST_REDIS_URL not set")
+async def test_an_order_taken_while_redis_is_unreachable_is_stored_once_and_answered_as_created(
+    settings: Settings, db: Database, staff: dict[str, User]
+) -> None:
+    assert REDIS_URL is not None
+    relay = await _relay_to(REDIS_URL, 6379)
+    through_relay = make_url(REDIS_URL).set(host="127.0.0.1", port=relay.port).render_as_string(hide_password=False)
+    try:
+        async for client in _client(create_app(settings.model_copy(update={"redis_url": through_relay}))):
+            headers = await login(client, "operator1")
+            await relay.cut()
+            created = await client.post("/api/v1/tickets", headers=headers, json={"content": "路灯不亮，已经一周了"})
+            assert created.status_code == 201, created.text
+    finally:
+        await relay.cut()
+    async with db.read_session() as session:
+        assert await session.scalar(select(func.count()).select_from(Ticket)) == 1
+
+
+@pytest.mark.skipif(not REDIS_URL, reason="HOTLINE_TEST_REDIS_URL not set")
+async def test_a_staff_notification_due_while_redis_is_unreachable_waits_and_goes_out_once_it_is_back(
+    db: Database,
+) -> None:
+    assert REDIS_URL is not None
+    relay = await _relay_to(REDIS_URL, 6379)
+    bus = RedisEventBus(make_url(REDIS_URL).set(host="127.0.0.1", port=relay.port).render_as_string())
+    providers = {"app": InAppProvider(bus)}
+    now = utcnow()
+    async with db.session() as session:
+        session.add(
+            OutboxMessage(
+                dedupe_key="warn-1", channel="app", recipient="dispatcher1", body="即将超期", next_attempt_at=now
+            )
+        )
+    try:
+        await relay.cut()
+        assert await deliver_due(db, providers, now=now) == 1
+        async with db.read_session() as session:
+            waiting = (await session.execute(select(OutboxMessage))).scalar_one()
+        assert waiting.status == OutboxStatus.PENDING and "Redis" in (waiting.last_error or "")
+
+        await relay.up()
+        async with bus.subscribe("notifications") as notices:
+            assert await deliver_due(db, providers, now=now + timedelta(hours=1)) == 1
+            notice = await asyncio.wait_for(anext(aiter(notices)), 5)  # type: ignore[call-overload]
+        assert notice.payload["key"] == "warn-1"
+        async with db.read_session() as session:
+            assert (await session.execute(select(OutboxMessage))).scalar_one().status == OutboxStatus.SENT
+    finally:
+        await bus.close()
+        await relay.cut()
+
+
+def test_a_write_lock_held_past_the_busy_timeout_is_an_outage_and_a_broken_rule_is_not(tmp_path: Path) -> None:
+    path = tmp_path / "busy.db"
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("CREATE TABLE t (id INTEGER PRIMARY KEY)")
+    holder.execute("BEGIN IMMEDIATE")
+    waiter = sqlite3.connect(path, timeout=0, isolation_level=None)
+    with pytest.raises(sqlite3.OperationalError) as locked:
+        waiter.execute("BEGIN IMMEDIATE")
+    holder.execute("INSERT INTO t VALUES (1)")
+    with pytest.raises(sqlite3.IntegrityError) as duplicate:
+        holder.execute("INSERT INTO t VALUES (1)")
+    holder.close()
+    waiter.close()
+
+    assert is_outage(locked.value)
+    assert not is_outage(IntegrityError("INSERT", {}, duplicate.value))
+    assert not is_outage(ValueError("bad input"))
