@@ -29,7 +29,7 @@ from hotline.db import Database
 from hotline.db_types import utcnow
 from hotline.deps import DB, User, bearer_or_cookie
 from hotline.errors import Forbidden, InvalidInput, NotFound
-from hotline.events.bus import EventBus, Subscription
+from hotline.events.bus import BUS_RESUMED, EventBus, Subscription
 from hotline.tickets.history import TICKETS_CHANNEL
 from hotline.tickets.lifecycle import Status
 from hotline.tickets.models import Ticket
@@ -43,6 +43,7 @@ QUEUE_LENGTH = 50
 PREVIEW_LENGTH = 120
 MAX_SIMILAR = 20
 POLICY_VIOLATION = 1008
+SERVICE_RESTART = 1012  # the client reconnects (common.js), then reloads what it shows
 
 router = APIRouter(tags=["console"])
 
@@ -187,6 +188,9 @@ async def _serve(websocket: WebSocket, user: CurrentUser, forward: Coroutine[Any
 async def _forward_to_units(websocket: WebSocket, subscription: Subscription, units: set[int]) -> None:
     followed: set[int] = set()
     async for event in subscription:
+        if event.payload.get("type") == BUS_RESUMED:
+            await _ask_to_reconnect(websocket)
+            return
         ticket_id = event.payload.get("ticket_id")
         if not isinstance(ticket_id, int):
             continue
@@ -199,4 +203,12 @@ async def _forward_to_units(websocket: WebSocket, subscription: Subscription, un
 
 async def _forward(websocket: WebSocket, subscription: Subscription) -> None:
     async for event in subscription:
+        if event.payload.get("type") == BUS_RESUMED:
+            await _ask_to_reconnect(websocket)
+            return
         await websocket.send_text(event.as_json)  # encoded once per event, not once per console
+
+
+async def _ask_to_reconnect(websocket: WebSocket) -> None:
+    """Events were lost on the way here: close, and the page reconnects and reloads what it shows."""
+    await websocket.close(code=SERVICE_RESTART)

@@ -14,6 +14,9 @@ from typing import Any, Protocol
 from sqlalchemy.ext.asyncio import AsyncSession
 
 SUBSCRIBER_QUEUE_SIZE = 1000
+# Sent to a channel's subscribers when their link to the bus was lost and is back: what was published in
+# between never reached them, so whatever they show from events should be loaded again.
+BUS_RESUMED = "bus.resumed"
 
 
 @dataclass(frozen=True)

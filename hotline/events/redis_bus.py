@@ -17,7 +17,7 @@ import redis.asyncio as redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from hotline.events.bus import BusEvent, BusUnavailable, InProcessEventBus, Subscription
+from hotline.events.bus import BUS_RESUMED, BusEvent, BusUnavailable, InProcessEventBus, Subscription
 
 log = logging.getLogger(__name__)
 PREFIX = "hotline:bus:"
@@ -84,7 +84,11 @@ class RedisEventBus:
             raise TimeoutError("Redis did not confirm the subscription") from None
 
     async def _read(self) -> None:
-        """Hand every message to this process's subscribers; a lost connection is re-made and re-subscribed."""
+        """Hand every message to this process's subscribers; a lost connection is re-made and re-subscribed.
+
+        After a cut, every subscriber is told (``BUS_RESUMED``): events published meanwhile are gone.
+        """
+        interrupted = False
         while True:
             try:
                 message = await self._pubsub.get_message(timeout=None)
@@ -92,8 +96,14 @@ class RedisEventBus:
                 raise
             except Exception as exc:  # Redis restarted or the network blinked: redis-py reconnects on the next read
                 log.warning("Redis event bus: %s: %s; reconnecting", type(exc).__name__, exc)
+                interrupted = True
                 await asyncio.sleep(RECONNECT_PAUSE_SECONDS)
                 continue
+            if interrupted:
+                interrupted = False
+                log.warning("Redis event bus: listening again; subscribers reload what they show")
+                for channel in list(self._confirmed):
+                    await self._local.publish(BusEvent(channel, {"type": BUS_RESUMED}))
             if message is not None:
                 await self._dispatch(message)
 

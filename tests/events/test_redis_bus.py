@@ -7,9 +7,11 @@ import os
 import uuid
 
 import pytest
+from sqlalchemy.engine import make_url
 
-from hotline.events.bus import BusEvent
+from hotline.events.bus import BUS_RESUMED, BusEvent
 from hotline.events.redis_bus import RedisEventBus
+from tests.relay import Relay
 
 REDIS_URL = os.environ.get("HOTLINE_TEST_REDIS_URL")
 pytestmark = pytest.mark.skipif(not REDIS_URL, reason="HOTLINE_TEST_REDIS_URL not set")
@@ -65,3 +67,28 @@ async def test_a_transactions_events_reach_the_other_instance_in_order() -> None
     finally:
         await instance_a.close()
         await instance_b.close()
+
+
+async def test_after_a_cut_from_redis_subscribers_are_told_to_reload_and_hear_new_events_again() -> None:
+    assert REDIS_URL is not None
+    url = make_url(REDIS_URL)
+    relay = Relay((url.host or "127.0.0.1", url.port or 6379))
+    await relay.up()
+    listening = RedisEventBus(url.set(host="127.0.0.1", port=relay.port).render_as_string())
+    publishing = RedisEventBus(REDIS_URL)
+    channel = f"console-{uuid.uuid4().hex[:8]}"
+    try:
+        async with listening.subscribe(channel) as subscription:
+            stream = aiter(subscription)
+            await relay.cut()
+            await publishing.publish(BusEvent(channel, {"type": "message.received", "n": 1}))  # lost in the cut
+            await relay.up()
+            resumed = await asyncio.wait_for(anext(stream), timeout=10)  # type: ignore[call-overload]
+            await publishing.publish(BusEvent(channel, {"type": "message.received", "n": 2}))
+            after = await asyncio.wait_for(anext(stream), timeout=5)  # type: ignore[call-overload]
+        assert resumed == BusEvent(channel, {"type": BUS_RESUMED})
+        assert after.payload["n"] == 2
+    finally:
+        await listening.close()
+        await publishing.close()
+        await relay.cut()

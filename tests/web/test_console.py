@@ -7,9 +7,10 @@ from starlette.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
 from hotline.config import Settings
-from hotline.events.bus import BusEvent
+from hotline.events.bus import BUS_RESUMED, BusEvent
 from hotline.main import create_app
 from tests.conftest import PASSWORD, City
+from web.console import SERVICE_RESTART
 
 SMS = {
     "type": "message.received",
@@ -150,3 +151,20 @@ def test_an_assisting_unit_hears_of_the_order_it_was_given_along_with_the_lead(
 def _token(client: TestClient, username: str) -> str:
     response = client.post("/api/v1/auth/login", json={"username": username, "password": PASSWORD})
     return str(response.json()["access_token"])
+
+
+@pytest.mark.parametrize(
+    ("who", "path", "channel"),
+    [("operator1", "/ws/console", "console"), ("dept_liangyuan1", "/ws/workbench", "tickets")],
+)
+def test_when_events_were_lost_on_the_bus_the_page_is_asked_to_reconnect_and_reload(
+    settings: Settings, staff: dict, who: str, path: str, channel: str
+) -> None:
+    with TestClient(create_app(settings), base_url="http://testserver") as client:
+        _login(client, who)
+        with client.websocket_connect(path) as socket:
+            assert socket.receive_json()["type"] == "hello"
+            client.portal.call(client.app.state.bus.publish, BusEvent(channel, {"type": BUS_RESUMED}))  # type: ignore[union-attr]
+            with pytest.raises(WebSocketDisconnect) as closed:
+                socket.receive_json()
+        assert closed.value.code == SERVICE_RESTART
