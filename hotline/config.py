@@ -89,6 +89,10 @@ class Settings(BaseSettings):
     smtp_relay_starttls: bool = False
 
     # Routing (routing/): the category model, the gazetteer, and proposals for new orders in the background.
+    # Messages that arrive while the database is unreachable wait here (local disk), and are stored this often.
+    spool_dir: Path = Path("var/spool")
+    spool_replay_seconds: float = 5.0
+
     model_dir: Path = Path("var/models")  # one directory per model version, and ACTIVE naming the one in use
     model_check_seconds: float = 30.0  # how often a process looks for a newly activated model
     gazetteer_file: Path = Path(__file__).resolve().parent / "seed" / "data" / "gazetteer.json"

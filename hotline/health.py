@@ -8,6 +8,7 @@ from sqlalchemy import func, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
+from hotline.channels.spool import Spool
 from hotline.db_types import utcnow
 from hotline.deps import DB, AppSettings
 from hotline.outbox.models import OutboxMessage, OutboxStatus
@@ -41,7 +42,8 @@ async def readyz(db: DB, settings: AppSettings) -> JSONResponse:
     if settings.redis_url:
         checks["redis"] = await _redis_status(settings.redis_url)
     ready = all(v == "ok" for v in checks.values())
-    body = {"status": "ready" if ready else "not ready", "checks": checks, **background}
+    spooled = len(Spool(settings.spool_dir).pending())  # messages waiting for the database (channels/spool.py)
+    body = {"status": "ready" if ready else "not ready", "checks": checks, "spooled_messages": spooled, **background}
     return JSONResponse(body, 200 if ready else 503)
 
 

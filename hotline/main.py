@@ -22,6 +22,7 @@ from hotline.background import job_runner, providers_for
 from hotline.calls.endpoints import router as calls_router
 from hotline.calls.webhooks import router as calls_webhooks
 from hotline.channels import app as channels
+from hotline.channels import spool
 from hotline.config import Settings, get_settings
 from hotline.db import Database
 from hotline.errors import DomainError
@@ -81,11 +82,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if runner:
             runner.start()
         warm_up = start_warm_up(app) if settings.kb_warm_up else None
+        spooled = asyncio.create_task(
+            spool.keep_replaying(app.state.db, settings, spool.spool_of(settings)), name="spool-replay"
+        )
         if settings.gc_tuning:
             tune_garbage_collector()
         try:
             yield
         finally:
+            spooled.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await spooled
             if warm_up is not None:
                 warm_up.cancel()
                 with contextlib.suppress(asyncio.CancelledError):

@@ -89,7 +89,7 @@ async def db(database_url: str) -> AsyncIterator[Database]:
 
 
 @pytest.fixture
-def settings(database_url: str) -> Settings:
+def settings(database_url: str, tmp_path: Path) -> Settings:
     return Settings(
         run_jobs=False,  # tests run jobs explicitly, at the instants they choose
         kb_warm_up=False,  # tests that search expect the index built by their first search
@@ -98,6 +98,7 @@ def settings(database_url: str) -> Settings:
         database_url=database_url,
         cookie_secure=False,
         seed_data_dir=Path("/nonexistent"),
+        spool_dir=tmp_path / "spool",
     )
 
 

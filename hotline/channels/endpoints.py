@@ -11,8 +11,9 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
-from hotline.channels import email_inbound, intake, open311, twilio_sms, wechat
+from hotline.channels import email_inbound, intake, open311, spool, twilio_sms, wechat
 from hotline.channels.inputs import client_key, first, limiter_for, parse_form, public_url, read_body
+from hotline.config import Settings
 from hotline.deps import DB, AppSettings
 from hotline.errors import DomainError, Forbidden
 from knowledge_base import auto_answer
@@ -36,8 +37,9 @@ async def twilio_sms_webhook(request: Request, db: DB, settings: AppSettings) ->
         settings, url=public_url(settings.public_url, request), params=params, headers=request.headers
     )
     message = twilio_sms.to_inbound(params)
-    async with db.session() as session:
-        receipt = await intake.receive(session, message, attach_window=intake.attach_window(settings))
+    receipt = await spool.receive_or_spool(db, settings, message, kind=spool.SMS, fields=params)
+    if receipt is None:
+        return Response(twilio_sms.twiml(f"【12345】{spool.SPOOLED_REPLY}"), media_type=XML)
     reply = auto_answer.with_handoff(message, receipt, twilio_sms.acknowledgement(receipt))
     return Response(twilio_sms.twiml(reply), media_type=XML)
 
@@ -56,9 +58,17 @@ async def wechat_push(request: Request, db: DB, settings: AppSettings) -> Respon
     message = wechat.to_inbound(push.fields)
     if message is None:
         return PlainTextResponse("success")
-    async with db.session() as session:
-        receipt = await intake.receive(session, message, attach_window=intake.attach_window(settings))
-    content = auto_answer.with_handoff(message, receipt, wechat.reply_text(settings, message, receipt))
+    receipt = await spool.receive_or_spool(db, settings, message, kind=spool.WECHAT, fields=push.fields)
+    if receipt is None:
+        spooled = spool.SPOOLED_REPLY if message.opens_ticket else None
+        return _wechat_reply(settings, push, spooled)
+    return _wechat_reply(
+        settings, push, auto_answer.with_handoff(message, receipt, wechat.reply_text(settings, message, receipt))
+    )
+
+
+def _wechat_reply(settings: Settings, push: wechat.Push, content: str | None) -> Response:
+    """A passive text reply, or WeChat's "success" for none."""
     if content is None:
         return PlainTextResponse("success")
     return Response(wechat.render_reply(settings, push, content), media_type=XML)

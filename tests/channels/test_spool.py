@@ -1,0 +1,116 @@
+"""Messages that arrive while the database is unreachable are spooled, answered, and stored once it is back."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+import xmltodict
+from sqlalchemy.engine import make_url
+from sqlmodel import select
+
+from hotline.channels import spool
+from hotline.channels.spool import Spool
+from hotline.config import Settings
+from hotline.db import Database, is_sqlite
+from hotline.db_types import utcnow
+from hotline.outbox.models import OutboxMessage
+from hotline.tickets.models import Ticket
+from tests.channels.conftest import (
+    counts,
+    encrypted_push,
+    post_sms,
+    running_app,
+    sms_form,
+    sms_sid,
+    wechat_crypto,
+    wechat_text_xml,
+)
+from tests.relay import Relay
+
+OPENID = "oSpool0000000000000000000001"
+
+
+@pytest.fixture
+def spool_settings(channel_settings: Settings, tmp_path: Path) -> Settings:
+    # The test replays the spool itself, at the moment it chooses.
+    return channel_settings.model_copy(update={"spool_dir": tmp_path / "spool", "spool_replay_seconds": 3600.0})
+
+
+async def _ours(db: Database) -> list[tuple[str, str, str]]:
+    async with db.read_session() as session:
+        rows = (await session.execute(select(OutboxMessage).order_by(OutboxMessage.channel))).scalars()
+        return [(row.channel, row.recipient, row.body) for row in rows]
+
+
+async def test_sms_and_wechat_taken_while_postgresql_is_away_become_orders_once_it_is_back(
+    spool_settings: Settings, db: Database
+) -> None:
+    if is_sqlite(db.engine):
+        pytest.skip("SQLite is a file in the process: there is no connection to lose")
+    relay = Relay((make_url(db.url).host or "127.0.0.1", make_url(db.url).port or 5432))
+    await relay.up()
+    through_relay = make_url(db.url).set(host="127.0.0.1", port=relay.port).render_as_string(hide_password=False)
+    settings = spool_settings.model_copy(update={"database_url": through_relay})
+    try:
+        async with running_app(settings) as client:
+            await relay.cut()
+            sms = sms_form(sms_sid(7), "小区门口路灯坏了一周")
+            answered = await post_sms(client, sms)
+            assert answered.status_code == 200 and "工单号稍后发送给您" in answered.text
+            params, body = encrypted_push(wechat_text_xml(OPENID, "公交站台顶棚漏雨", 7001), nonce="n7001")
+            replied = await client.post("/channels/wechat", params=params, content=body.encode())
+            envelope = xmltodict.parse(replied.text)["xml"]
+            plain = wechat_crypto().decrypt_message(
+                replied.text, envelope["MsgSignature"], envelope["TimeStamp"], envelope["Nonce"]
+            )
+            assert "工单号稍后发送给您" in plain
+            await client.post("/channels/wechat", params=params, content=body.encode())  # WeChat's retry
+            spooled_by = utcnow()
+            assert len(Spool(settings.spool_dir).pending()) == 3
+            assert (await counts(db))["messages"] == 0  # nothing half-written
+            ready = await client.get("/readyz")
+            assert ready.status_code == 503 and ready.json()["spooled_messages"] == 3
+
+            await relay.up()
+            assert await spool.replay(client.app.state.db, settings, Spool(settings.spool_dir)) == 3  # type: ignore[attr-defined]
+            assert Spool(settings.spool_dir).pending() == []
+            assert (await client.get("/readyz")).json()["spooled_messages"] == 0
+            again = await post_sms(client, sms)  # Twilio's number sent again: the order exists already
+            assert again.status_code == 200 and "<Message>" not in again.text
+    finally:
+        await relay.cut()
+
+    assert (await counts(db))["messages"] == 2 and (await counts(db))["tickets"] == 2
+    async with db.read_session() as session:
+        tickets = list((await session.execute(select(Ticket).order_by(Ticket.id))).scalars())
+    assert all(ticket.created_at <= spooled_by for ticket in tickets)  # time limits run from arrival
+    numbers = [ticket.number for ticket in tickets]
+    acknowledged = await _ours(db)
+    assert [(channel, recipient) for channel, recipient, _ in acknowledged] == [
+        ("sms", "+8613900139000"),
+        ("wechat", OPENID),
+    ]
+    assert all(any(number in text for number in numbers) for _, _, text in acknowledged)
+
+
+async def test_a_spooled_message_is_stored_with_its_arrival_time_and_unreadable_or_refused_ones_set_aside(
+    spool_settings: Settings, db: Database
+) -> None:
+    kept = Spool(spool_settings.spool_dir)
+    arrived = utcnow() - timedelta(hours=2)
+    kept.put(spool.SMS, list(sms_form(sms_sid(8), "噪音扰民，晚上施工").items()), arrived)
+    kept.put(spool.SMS, list(sms_form(sms_sid(9), "   ").items()), arrived)  # nothing said: the intake refuses it
+    (spool_settings.spool_dir / "20260101T000000000000-broken.json").write_text("{not json", encoding="utf-8")
+
+    assert await spool.replay(db, spool_settings, kept) == 1
+    assert kept.pending() == []
+    assert sorted(p.name for p in (spool_settings.spool_dir / spool.FAILED_DIRECTORY).iterdir())[0].endswith(
+        "broken.json"
+    )
+    assert len(list((spool_settings.spool_dir / spool.FAILED_DIRECTORY).iterdir())) == 2
+    async with db.read_session() as session:
+        ticket = (await session.execute(select(Ticket))).scalar_one()
+    assert abs(ticket.created_at - arrived) < timedelta(seconds=1)
+    assert [(c, r) for c, r, _ in await _ours(db)] == [("sms", "+8613900139000")]
