@@ -123,6 +123,9 @@ class Settings(BaseSettings):
     call_hold_music_url: str | None = None  # played while waiting; None: the hotline's own hold tone
     call_twilio_queue: str = "hotline"  # the Twilio queue (<Enqueue>) that holds waiting callers
     call_record_conversations: bool = True  # Twilio records answered calls (both sides)
+    # Rung (a number or "sip:…") for calls arriving while the database cannot be reached, e.g. the center's
+    # backup switchboard; None: those callers are asked to call again.
+    call_outage_forward_to: str | None = None
     call_operator_endpoints: dict[str, str] = {}  # username → phone number, "sip:…" or "client:…" (CTI: seat id)
     call_switch: Literal["twilio", "cti"] = "twilio"  # who places call-backs (outbound calls)
     call_callback_max_attempts: int = 3  # a missed call not reached after this many call-backs: unreachable

@@ -15,6 +15,9 @@ NEXT_IN_LINE = "您是下一位，请稍候。"
 CONNECTING = "正在为您接通，请稍候。"
 GOODBYE = "感谢您的来电，再见。"
 CALL_BACK_WHISPER = "正在为您回拨漏接来电，请稍候。"
+# The database cannot be reached: the call is put through to the backup line, or the caller asked to call again.
+OUTAGE_FORWARDING = "您好，欢迎致电12345政务服务便民热线，正在为您转接，请稍候。"
+OUTAGE_CALL_AGAIN = "您好，这里是12345政务服务便民热线。系统正在维护，暂时无法接通人工服务，请稍后再拨，敬请谅解。"
 
 VOICEMAIL_TITLE = "电话留言"
 VOICEMAIL_BODY = "电话留言（录音{seconds}秒）：{url}"

@@ -117,6 +117,23 @@ def waiting(ahead: int, hold_music_url: str) -> str:
     return response(say(prompts.position(ahead)), f"<Play>{escape(hold_music_url)}</Play>")
 
 
+def outage(forward_to: str | None) -> str:
+    """The call while the database cannot be reached: put through to the backup line, or asked to call again."""
+    if not forward_to:
+        return hang_up(prompts.OUTAGE_CALL_AGAIN)
+    noun = (
+        f"<Sip>{escape(forward_to)}</Sip>"
+        if forward_to.startswith("sip:")
+        else f"<Number>{escape(forward_to)}</Number>"
+    )
+    return response(say(prompts.OUTAGE_FORWARDING), f"<Dial>{noun}</Dial>")
+
+
+def hold(hold_music_url: str) -> str:
+    """Hold music alone: the wait while the caller's place in line cannot be read."""
+    return response(f"<Play>{escape(hold_music_url)}</Play>")
+
+
 def leave_queue() -> str:
     """Leave Twilio's queue; the call continues at the <Enqueue> action (our /next), which takes a message."""
     return response("<Leave/>")

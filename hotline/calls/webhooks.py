@@ -7,6 +7,7 @@ that a repeat finds already made. After each change the queue offers waiting cal
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 
@@ -26,7 +27,9 @@ from hotline.db import Database
 from hotline.db_types import utcnow
 from hotline.deps import DB, AppSettings
 from hotline.errors import NotFound
+from hotline.outage import is_outage
 
+log = logging.getLogger(__name__)
 router = APIRouter(prefix="/channels", tags=["channels"])
 XML = "application/xml; charset=utf-8"
 EMPTY = twiml.response()
@@ -98,19 +101,25 @@ async def twilio_incoming_call(
     """A call to the hotline: the greeting, then the queue to the next free operator (or voicemail)."""
     voice = VoiceRequest.parse(await _signed_form(request, settings))
     now = utcnow()
-    async with unit_of_work(db, switches) as work:
-        call, _ = await service.arrive(
-            work.session,
-            source=CallSource.TWILIO,
-            external_id=voice.call_sid,
-            caller=voice.caller,
-            callee=voice.callee,
-            policy=policy,
-            now=now,
-        )
-        await service.distribute(work.session, policy=policy, now=now)
-        work.handled = call.id
-        body = await _twiml_for(work.session, call, settings, policy, greeting=True)
+    try:
+        async with unit_of_work(db, switches) as work:
+            call, _ = await service.arrive(
+                work.session,
+                source=CallSource.TWILIO,
+                external_id=voice.call_sid,
+                caller=voice.caller,
+                callee=voice.callee,
+                policy=policy,
+                now=now,
+            )
+            await service.distribute(work.session, policy=policy, now=now)
+            work.handled = call.id
+            body = await _twiml_for(work.session, call, settings, policy, greeting=True)
+    except Exception as exc:
+        if not is_outage(exc):
+            raise
+        log.warning("call %s arrived while the database is unreachable: %r", voice.call_sid, exc)
+        return _xml(twiml.outage(settings.call_outage_forward_to))
     return _xml(body)
 
 
@@ -146,16 +155,21 @@ async def twilio_queue_wait(
     """Twilio's waitUrl: the caller's place in line and hold music; past the longest wait, voicemail."""
     voice = VoiceRequest.parse(await _signed_form(request, settings))
     now = utcnow()
-    async with unit_of_work(db, switches) as work:
-        call = await _our_call(work.session, voice, None)
-        if call is None or call.status == CallStatus.VOICEMAIL:
-            return _xml(twiml.leave_queue())
-        if queue.overflowing(call, policy, now):
-            await service.overflow(work.session, call=call, now=now)
-            work.handled = call.id
-            return _xml(twiml.leave_queue())
-        ahead = await repository.ahead_of(work.session, call=call)
     hold = settings.call_hold_music_url or twiml.url(policy, twiml.HOLD_MUSIC)
+    try:
+        async with unit_of_work(db, switches) as work:
+            call = await _our_call(work.session, voice, None)
+            if call is None or call.status == CallStatus.VOICEMAIL:
+                return _xml(twiml.leave_queue())
+            if queue.overflowing(call, policy, now):
+                await service.overflow(work.session, call=call, now=now)
+                work.handled = call.id
+                return _xml(twiml.leave_queue())
+            ahead = await repository.ahead_of(work.session, call=call)
+    except Exception as exc:
+        if not is_outage(exc):
+            raise
+        return _xml(twiml.hold(hold))  # the caller keeps their place; the queue moves on once the database is back
     return _xml(twiml.waiting(ahead, hold))
 
 

@@ -6,12 +6,15 @@ from __future__ import annotations
 import asyncio
 
 import httpx
+import pytest
 from sqlalchemy import func, select
+from sqlalchemy.engine import make_url
 
 from hotline.auth.models import User
 from hotline.calls.models import Call, CallStatus, OperatorSeat
 from hotline.channels.models import Message
-from hotline.db import Database
+from hotline.config import Settings
+from hotline.db import Database, is_sqlite
 from hotline.tickets.models import Ticket
 from tests.calls.conftest import (
     CALLER,
@@ -34,6 +37,7 @@ from tests.calls.conftest import (
     voice_form,
 )
 from tests.channels.conftest import running_app
+from tests.relay import Relay
 
 GREETING = "欢迎致电12345政务服务便民热线"
 
@@ -187,3 +191,29 @@ async def test_replays_of_the_same_call_sid_make_one_call(client: httpx.AsyncCli
         assert (await session.execute(select(func.count()).select_from(Call))).scalar_one() == 1
         seats = (await session.execute(select(func.count()).select_from(OperatorSeat))).scalar_one()
     assert seats == 0
+
+
+@pytest.mark.parametrize("backup", ["+8637012345999", None])
+async def test_calls_while_the_database_is_away_go_to_the_backup_line_or_are_asked_to_call_again(
+    call_settings: Settings, db: Database, backup: str | None
+) -> None:
+    if is_sqlite(db.engine):
+        pytest.skip("SQLite is a file in the process: there is no connection to lose")
+    relay = Relay((make_url(db.url).host or "127.0.0.1", make_url(db.url).port or 5432))
+    await relay.up()
+    through_relay = make_url(db.url).set(host="127.0.0.1", port=relay.port).render_as_string(hide_password=False)
+    settings = call_settings.model_copy(update={"database_url": through_relay, "call_outage_forward_to": backup})
+    try:
+        async with running_app(settings) as client:
+            waiting = await incoming(client, call_sid(1))  # in the queue before the cut
+            assert verbs(waiting) == ["Say", "Enqueue"]
+            await relay.cut()
+            arriving = await incoming(client, call_sid(2), caller="+8613900139002")
+            held = await twilio_post(client, "/channels/twilio/voice/wait", voice_form(call_sid(1), "in-progress"))
+    finally:
+        await relay.cut()
+    if backup:
+        assert verbs(arriving) == ["Say", "Dial"] and arriving[1][0].text == backup
+    else:
+        assert verbs(arriving) == ["Say", "Hangup"] and "请稍后再拨" in (arriving[0].text or "")
+    assert held.status_code == 200 and verbs(parse(held.text)) == ["Play"]  # the first caller keeps waiting
