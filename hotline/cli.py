@@ -26,6 +26,9 @@ def serve(
     host: Annotated[str | None, typer.Option(help="interface to listen on (default HOTLINE_HOST)")] = None,
     port: Annotated[int | None, typer.Option(help="port to listen on (default HOTLINE_PORT)")] = None,
     workers: Annotated[int, typer.Option(min=1, help="server processes on this port (more than 1 needs Redis)")] = 1,
+    worker_timeout: Annotated[
+        float, typer.Option(min=1, help="with --workers: a process silent this many seconds is killed and replaced")
+    ] = 30.0,
     forwarded_allow_ips: Annotated[
         str | None, typer.Option(help="proxies whose X-Forwarded-For/-Proto are trusted (default: 127.0.0.1)")
     ] = None,
@@ -55,7 +58,7 @@ def serve(
         return
     from hotline.serving import serve_processes
 
-    raise typer.Exit(serve_processes(options, workers))
+    raise typer.Exit(serve_processes(options, workers, worker_timeout))
 
 
 @app.command()

@@ -336,3 +336,30 @@ async def test_two_server_processes_listen_on_a_socket_each_and_a_lost_one_is_re
         server.terminate()
         assert server.wait(timeout=60) == 0
         assert listening_sockets(port) == set()
+
+
+async def test_a_hung_server_process_is_killed_and_replaced(db: Database, tmp_path: Path) -> None:
+    """A stopped process keeps its socket, and the kernel its share of new connections: it must not stay."""
+    assert POSTGRES_URL is not None
+    port = free_port()
+    with hotline_processes(POSTGRES_URL, "http://127.0.0.1:9", tmp_path) as processes:
+        base = await processes.serving("app", port, "--workers", "2", "--worker-timeout", "3")
+        supervisor = processes.running["app"].pid
+
+        async def both_started() -> bool:  # each beats from its startup on
+            return processes.log_of("app").count("Application startup complete") == 2
+
+        await eventually(both_started, "both processes to start", STARTUP_SECONDS)
+        first = server_processes(supervisor)
+        hung = min(first)
+        os.kill(hung, signal.SIGSTOP)  # alive and listening, answering nothing
+
+        async def replaced() -> set[int] | None:
+            now = server_processes(supervisor)
+            return now if len(now) == 2 and hung not in now and len(listening_sockets(port)) == 2 else None
+
+        await eventually(replaced, "the hung process to be replaced", STARTUP_SECONDS)
+        assert f"Server process [{hung}] hung for 3 s; killing it" in processes.log_of("app")
+        for _ in range(10):  # new connections, whichever process the kernel gives them to
+            async with httpx.AsyncClient(base_url=base, timeout=DEADLINE_SECONDS) as fresh:
+                assert (await fresh.get("/healthz")).status_code == 200
