@@ -31,6 +31,10 @@ AUTOCOMMIT_POOL_SIZE = 4
 POOL_SIZE = 20
 POOL_OVERFLOW = 5
 POOL_RECYCLE_SECONDS = 1800  # idle connections older than this are replaced (firewalls drop idle TCP sessions)
+# A server that does not answer (a cut network drops packets silently) fails a request after this long, not
+# after asyncpg's 60 seconds: callers get their 503 sooner, and a webhook is spooled while Twilio (15 s) still
+# waits for the answer.
+POSTGRES_CONNECT_TIMEOUT_SECONDS = 5
 
 
 def async_url(url: str) -> URL:
@@ -79,7 +83,12 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
         return engine
     # No ping before every checkout (a round trip per transaction): a connection that died with the server
     # fails its one request, and SQLAlchemy then replaces every connection of the pool that predates it.
-    pool = {"pool_size": POOL_SIZE, "max_overflow": POOL_OVERFLOW, "pool_recycle": POOL_RECYCLE_SECONDS}
+    pool = {
+        "pool_size": POOL_SIZE,
+        "max_overflow": POOL_OVERFLOW,
+        "pool_recycle": POOL_RECYCLE_SECONDS,
+        "connect_args": {"timeout": POSTGRES_CONNECT_TIMEOUT_SECONDS},
+    }
     return create_async_engine(target, **{**pool, **kwargs})
 
 

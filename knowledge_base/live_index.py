@@ -9,6 +9,7 @@ changes every entry's validity is checked again, so an expired entry leaves sear
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -20,10 +21,13 @@ from sqlmodel import col, select
 
 from hotline.db import Database
 from hotline.db_types import utcnow
+from hotline.outage import is_outage
 from hotline.timefmt import CHINA_TZ
 from knowledge_base.models import EntryStatus, FeedbackKind, KbEntry, KbEntryVersion, KbFeedback
 from knowledge_base.richtext import plain_text
 from knowledge_base.search import Hit, KnowledgeEntry, SearchIndex
+
+log = logging.getLogger(__name__)
 
 # Changes committed by another process this long before our last look may still be unseen (clock skew,
 # long transactions): each catch-up reads them again and keeps what it has already.
@@ -109,9 +113,17 @@ class LiveIndex:
             self._stale = False
             self._checked_at = time.monotonic()
             full = not self._built or day != self._day
-            async with self._db.read_session() as session:
-                await self._apply_entries(session, day, since=None if full else self._watermark, started=now)
-                await self._apply_feedback(session)
+            try:
+                async with self._db.read_session() as session:
+                    await self._apply_entries(session, day, since=None if full else self._watermark, started=now)
+                    await self._apply_feedback(session)
+            except Exception as exc:
+                if not (self._built and is_outage(exc)):
+                    raise
+                # The database is away: searches go on over the entries as last seen, and the next look after
+                # the poll interval catches up once it is back.
+                log.warning("knowledge base: the database is unreachable; searching the entries as last seen")
+                return
             self._day = day
             self._built = True
 

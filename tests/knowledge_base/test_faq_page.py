@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import httpx
+import pytest
+from sqlalchemy.engine import make_url
 
-from hotline.db import Database
+from hotline.config import Settings
+from hotline.db import Database, is_sqlite
+from hotline.main import create_app
 from knowledge_base.live_index import LiveIndex
 from knowledge_base.seed import load_demo_knowledge
 from tests.conftest import City, login
 from tests.knowledge_base.helpers import publish_entry
+from tests.relay import Relay
 
 
 async def test_citizens_find_published_answers(app_client: httpx.AsyncClient, staff: dict, city: City) -> None:
@@ -41,3 +46,28 @@ async def test_the_demo_city_has_answers_to_search(db: Database, city: City) -> 
         assert await load_demo_knowledge(session, city.units) == {"kb_entries_added": 0, "service_items_added": 0}
     hits = await LiveIndex(db).search("租房能取公积金吗")
     assert hits and hits[0].question == "租房可以提取住房公积金吗？"
+
+
+async def test_citizens_still_find_answers_while_the_database_is_away(
+    settings: Settings, db: Database, staff: dict, city: City
+) -> None:
+    if is_sqlite(db.engine):
+        pytest.skip("SQLite is a file in the process: there is no connection to lose")
+    relay = Relay((make_url(db.url).host or "127.0.0.1", make_url(db.url).port or 5432))
+    await relay.up()
+    through_relay = make_url(db.url).set(host="127.0.0.1", port=relay.port).render_as_string(hide_password=False)
+    app = create_app(settings.model_copy(update={"database_url": through_relay, "kb_index_poll_seconds": 0.0}))
+    try:
+        async with app.router.lifespan_context(app):
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+                author, supervisor = await login(client, "dept_zhujian1"), await login(client, "supervisor1")
+                await publish_entry(
+                    client, author, supervisor, question="住房公积金怎么提取？", answer="携带身份证到中心办理。"
+                )
+                assert "携带身份证到中心办理。" in (await client.get("/faq", params={"q": "公积金怎么提取"})).text
+                await relay.cut()
+                page = await client.get("/faq", params={"q": "公积金怎么提取"})
+    finally:
+        await relay.cut()
+    assert page.status_code == 200 and "携带身份证到中心办理。" in page.text
