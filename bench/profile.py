@@ -63,7 +63,9 @@ def summary(raw: Path, top: int = 8) -> tuple[list[tuple[str, float]], list[tupl
         total += int(count)
         packages[_package(frames[-1])] += int(count)
         for frame in {
-            f.split(" (")[0] + " (" + f.split("(")[-1].split(":")[0] + ")" for f in frames if any(o in f for o in OURS)
+            f.split(" (")[0] + " (" + f.split("(")[-1].split(":")[0] + ")"
+            for f in frames
+            if any(o in f for o in OURS) and not any(n in f for n in NOT_OURS)
         }:
             ours[frame] += int(count)
     if not total:
