@@ -6,6 +6,10 @@ import asyncio
 import contextlib
 from dataclasses import dataclass, field
 
+from sqlalchemy.engine import make_url
+
+DEFAULT_PORTS = {"postgresql": 5432, "postgres": 5432, "redis": 6379}
+
 
 @dataclass
 class Relay:
@@ -44,3 +48,11 @@ class Relay:
             writer.transport.abort()
 
         await asyncio.gather(pipe(client_reader, server_writer), pipe(server_reader, client_writer))
+
+
+async def relay_to(url: str) -> tuple[Relay, str]:
+    """A listening relay to the server of ``url`` (PostgreSQL, Redis), and the same URL through the relay."""
+    parsed = make_url(url)
+    relay = Relay((parsed.host or "127.0.0.1", parsed.port or DEFAULT_PORTS[parsed.get_backend_name()]))
+    await relay.up()
+    return relay, parsed.set(host="127.0.0.1", port=relay.port).render_as_string(hide_password=False)

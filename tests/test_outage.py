@@ -14,7 +14,6 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from sqlalchemy import func, select
-from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 
 from hotline.auth.models import User
@@ -29,16 +28,9 @@ from hotline.outbox.providers import InAppProvider
 from hotline.outbox.service import deliver_due
 from hotline.tickets.models import Ticket
 from tests.conftest import PASSWORD, login
-from tests.relay import Relay
+from tests.relay import relay_to
 
 REDIS_URL = os.environ.get("HOTLINE_TEST_REDIS_URL")
-
-
-async def _relay_to(url: str, default_port: int) -> Relay:
-    parsed = make_url(url)
-    relay = Relay((parsed.host or "127.0.0.1", parsed.port or default_port))
-    await relay.up()
-    return relay
 
 
 async def _client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
@@ -53,8 +45,7 @@ async def test_requests_answer_503_while_postgresql_is_unreachable_and_work_once
 ) -> None:
     if is_sqlite(db.engine):
         pytest.skip("SQLite is a file in the process: there is no connection to lose")
-    relay = await _relay_to(db.url, 5432)
-    through_relay = make_url(db.url).set(host="127.0.0.1", port=relay.port).render_as_string(hide_password=False)
+    relay, through_relay = await relay_to(db.url)
     try:
         async for client in _client(create_app(settings.model_copy(update={"database_url": through_relay}))):
             headers = await login(client, "operator1")
@@ -81,8 +72,7 @@ async def test_an_order_taken_while_redis_is_unreachable_is_stored_once_and_answ
     settings: Settings, db: Database, staff: dict[str, User]
 ) -> None:
     assert REDIS_URL is not None
-    relay = await _relay_to(REDIS_URL, 6379)
-    through_relay = make_url(REDIS_URL).set(host="127.0.0.1", port=relay.port).render_as_string(hide_password=False)
+    relay, through_relay = await relay_to(REDIS_URL)
     try:
         async for client in _client(create_app(settings.model_copy(update={"redis_url": through_relay}))):
             headers = await login(client, "operator1")
@@ -100,8 +90,8 @@ async def test_a_staff_notification_due_while_redis_is_unreachable_waits_and_goe
     db: Database,
 ) -> None:
     assert REDIS_URL is not None
-    relay = await _relay_to(REDIS_URL, 6379)
-    bus = RedisEventBus(make_url(REDIS_URL).set(host="127.0.0.1", port=relay.port).render_as_string())
+    relay, through_relay = await relay_to(REDIS_URL)
+    bus = RedisEventBus(through_relay)
     providers = {"app": InAppProvider(bus)}
     now = utcnow()
     async with db.session() as session:

@@ -8,7 +8,6 @@ import asyncio
 import httpx
 import pytest
 from sqlalchemy import func, select
-from sqlalchemy.engine import make_url
 
 from hotline.auth.models import User
 from hotline.calls.models import Call, CallStatus, OperatorSeat
@@ -37,7 +36,7 @@ from tests.calls.conftest import (
     voice_form,
 )
 from tests.channels.conftest import running_app
-from tests.relay import Relay
+from tests.relay import relay_to
 
 GREETING = "欢迎致电12345政务服务便民热线"
 
@@ -199,9 +198,7 @@ async def test_calls_while_the_database_is_away_go_to_the_backup_line_or_are_ask
 ) -> None:
     if is_sqlite(db.engine):
         pytest.skip("SQLite is a file in the process: there is no connection to lose")
-    relay = Relay((make_url(db.url).host or "127.0.0.1", make_url(db.url).port or 5432))
-    await relay.up()
-    through_relay = make_url(db.url).set(host="127.0.0.1", port=relay.port).render_as_string(hide_password=False)
+    relay, through_relay = await relay_to(db.url)
     settings = call_settings.model_copy(update={"database_url": through_relay, "call_outage_forward_to": backup})
     try:
         async with running_app(settings) as client:

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 import xmltodict
-from sqlalchemy.engine import make_url
 from sqlmodel import select
 
 from hotline.channels import spool
@@ -27,7 +26,7 @@ from tests.channels.conftest import (
     wechat_crypto,
     wechat_text_xml,
 )
-from tests.relay import Relay
+from tests.relay import relay_to
 
 OPENID = "oSpool0000000000000000000001"
 
@@ -49,9 +48,7 @@ async def test_sms_and_wechat_taken_while_postgresql_is_away_become_orders_once_
 ) -> None:
     if is_sqlite(db.engine):
         pytest.skip("SQLite is a file in the process: there is no connection to lose")
-    relay = Relay((make_url(db.url).host or "127.0.0.1", make_url(db.url).port or 5432))
-    await relay.up()
-    through_relay = make_url(db.url).set(host="127.0.0.1", port=relay.port).render_as_string(hide_password=False)
+    relay, through_relay = await relay_to(db.url)
     settings = spool_settings.model_copy(update={"database_url": through_relay})
     try:
         async with running_app(settings) as client:

@@ -7,11 +7,10 @@ import os
 import uuid
 
 import pytest
-from sqlalchemy.engine import make_url
 
 from hotline.events.bus import BUS_RESUMED, BusEvent
 from hotline.events.redis_bus import RedisEventBus
-from tests.relay import Relay
+from tests.relay import relay_to
 
 REDIS_URL = os.environ.get("HOTLINE_TEST_REDIS_URL")
 pytestmark = pytest.mark.skipif(not REDIS_URL, reason="HOTLINE_TEST_REDIS_URL not set")
@@ -71,10 +70,8 @@ async def test_a_transactions_events_reach_the_other_instance_in_order() -> None
 
 async def test_after_a_cut_from_redis_subscribers_are_told_to_reload_and_hear_new_events_again() -> None:
     assert REDIS_URL is not None
-    url = make_url(REDIS_URL)
-    relay = Relay((url.host or "127.0.0.1", url.port or 6379))
-    await relay.up()
-    listening = RedisEventBus(url.set(host="127.0.0.1", port=relay.port).render_as_string())
+    relay, through_relay = await relay_to(REDIS_URL)
+    listening = RedisEventBus(through_relay)
     publishing = RedisEventBus(REDIS_URL)
     channel = f"console-{uuid.uuid4().hex[:8]}"
     try:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from sqlalchemy.engine import make_url
 
 from hotline.config import Settings
 from hotline.db import Database, is_sqlite
@@ -13,7 +12,7 @@ from knowledge_base.live_index import LiveIndex
 from knowledge_base.seed import load_demo_knowledge
 from tests.conftest import City, login
 from tests.knowledge_base.helpers import publish_entry
-from tests.relay import Relay
+from tests.relay import relay_to
 
 
 async def test_citizens_find_published_answers(app_client: httpx.AsyncClient, staff: dict, city: City) -> None:
@@ -53,9 +52,7 @@ async def test_citizens_still_find_answers_while_the_database_is_away(
 ) -> None:
     if is_sqlite(db.engine):
         pytest.skip("SQLite is a file in the process: there is no connection to lose")
-    relay = Relay((make_url(db.url).host or "127.0.0.1", make_url(db.url).port or 5432))
-    await relay.up()
-    through_relay = make_url(db.url).set(host="127.0.0.1", port=relay.port).render_as_string(hide_password=False)
+    relay, through_relay = await relay_to(db.url)
     app = create_app(settings.model_copy(update={"database_url": through_relay, "kb_index_poll_seconds": 0.0}))
     try:
         async with app.router.lifespan_context(app):
