@@ -6,13 +6,10 @@ from __future__ import annotations
 import asyncio
 import os
 import sqlite3
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 
-import httpx
 import pytest
-from fastapi import FastAPI
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
@@ -21,23 +18,16 @@ from hotline.config import Settings
 from hotline.db import Database, is_sqlite
 from hotline.db_types import utcnow
 from hotline.events.redis_bus import RedisEventBus
-from hotline.main import create_app
 from hotline.outage import RETRY_AFTER_SECONDS, is_outage
 from hotline.outbox.models import OutboxMessage, OutboxStatus
 from hotline.outbox.providers import InAppProvider
 from hotline.outbox.service import deliver_due
 from hotline.tickets.models import Ticket
+from tests.channels.conftest import running_app
 from tests.conftest import PASSWORD, login
 from tests.relay import relay_to
 
 REDIS_URL = os.environ.get("HOTLINE_TEST_REDIS_URL")
-
-
-async def _client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
-            yield client
 
 
 async def test_requests_answer_503_while_postgresql_is_unreachable_and_work_once_it_is_back(
@@ -47,7 +37,7 @@ async def test_requests_answer_503_while_postgresql_is_unreachable_and_work_once
         pytest.skip("SQLite is a file in the process: there is no connection to lose")
     relay, through_relay = await relay_to(db.url)
     try:
-        async for client in _client(create_app(settings.model_copy(update={"database_url": through_relay}))):
+        async with running_app(settings.model_copy(update={"database_url": through_relay})) as client:
             headers = await login(client, "operator1")
             assert (await client.get("/api/v1/tickets", headers=headers)).status_code == 200
 
@@ -74,7 +64,7 @@ async def test_an_order_taken_while_redis_is_unreachable_is_stored_once_and_answ
     assert REDIS_URL is not None
     relay, through_relay = await relay_to(REDIS_URL)
     try:
-        async for client in _client(create_app(settings.model_copy(update={"redis_url": through_relay}))):
+        async with running_app(settings.model_copy(update={"redis_url": through_relay})) as client:
             headers = await login(client, "operator1")
             await relay.cut()
             created = await client.post("/api/v1/tickets", headers=headers, json={"content": "路灯不亮，已经一周了"})

@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
 
 import redis.asyncio as redis
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -29,6 +29,15 @@ def _encoded(event: BusEvent) -> str:
     return json.dumps(event.payload, ensure_ascii=False, default=str)
 
 
+@contextlib.contextmanager
+def _reaching_redis() -> Iterator[None]:
+    """Turn Redis being unreachable into the bus's own ``BusUnavailable``."""
+    try:
+        yield
+    except (RedisConnectionError, RedisTimeoutError) as exc:
+        raise BusUnavailable(f"Redis: {exc}") from exc
+
+
 class RedisEventBus:
     """Publishes to Redis channels ``hotline:bus:<channel>``; listens to them on one connection per process."""
 
@@ -41,22 +50,18 @@ class RedisEventBus:
         self._reader: asyncio.Task[None] | None = None
 
     async def publish(self, event: BusEvent) -> None:
-        try:
+        with _reaching_redis():
             await self._client.publish(PREFIX + event.channel, _encoded(event))
-        except (RedisConnectionError, RedisTimeoutError) as exc:
-            raise BusUnavailable(f"Redis: {exc}") from exc
 
     async def publish_all(self, events: Sequence[BusEvent]) -> None:
         if len(events) == 1:
             await self.publish(events[0])
             return
-        try:
+        with _reaching_redis():
             async with self._client.pipeline(transaction=False) as pipe:  # one round trip, order kept
                 for event in events:
                     pipe.publish(PREFIX + event.channel, _encoded(event))
                 await pipe.execute()
-        except (RedisConnectionError, RedisTimeoutError) as exc:
-            raise BusUnavailable(f"Redis: {exc}") from exc
 
     @contextlib.asynccontextmanager
     async def subscribe(self, *channels: str) -> AsyncIterator[Subscription]:

@@ -7,9 +7,9 @@ import pytest
 
 from hotline.config import Settings
 from hotline.db import Database, is_sqlite
-from hotline.main import create_app
 from knowledge_base.live_index import LiveIndex
 from knowledge_base.seed import load_demo_knowledge
+from tests.channels.conftest import running_app
 from tests.conftest import City, login
 from tests.knowledge_base.helpers import publish_entry
 from tests.relay import relay_to
@@ -53,18 +53,17 @@ async def test_citizens_still_find_answers_while_the_database_is_away(
     if is_sqlite(db.engine):
         pytest.skip("SQLite is a file in the process: there is no connection to lose")
     relay, through_relay = await relay_to(db.url)
-    app = create_app(settings.model_copy(update={"database_url": through_relay, "kb_index_poll_seconds": 0.0}))
     try:
-        async with app.router.lifespan_context(app):
-            transport = httpx.ASGITransport(app=app)
-            async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
-                author, supervisor = await login(client, "dept_zhujian1"), await login(client, "supervisor1")
-                await publish_entry(
-                    client, author, supervisor, question="住房公积金怎么提取？", answer="携带身份证到中心办理。"
-                )
-                assert "携带身份证到中心办理。" in (await client.get("/faq", params={"q": "公积金怎么提取"})).text
-                await relay.cut()
-                page = await client.get("/faq", params={"q": "公积金怎么提取"})
+        async with running_app(
+            settings.model_copy(update={"database_url": through_relay, "kb_index_poll_seconds": 0.0})
+        ) as client:
+            author, supervisor = await login(client, "dept_zhujian1"), await login(client, "supervisor1")
+            await publish_entry(
+                client, author, supervisor, question="住房公积金怎么提取？", answer="携带身份证到中心办理。"
+            )
+            assert "携带身份证到中心办理。" in (await client.get("/faq", params={"q": "公积金怎么提取"})).text
+            await relay.cut()
+            page = await client.get("/faq", params={"q": "公积金怎么提取"})
     finally:
         await relay.cut()
     assert page.status_code == 200 and "携带身份证到中心办理。" in page.text
