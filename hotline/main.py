@@ -21,6 +21,7 @@ from hotline.auth.endpoints import router as auth_router
 from hotline.background import job_runner, providers_for
 from hotline.calls.endpoints import router as calls_router
 from hotline.calls.webhooks import router as calls_webhooks
+from hotline.calls.webhooks import voice_replayers
 from hotline.channels import app as channels
 from hotline.channels import spool
 from hotline.config import Settings, get_settings
@@ -82,8 +83,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if runner:
             runner.start()
         warm_up = start_warm_up(app) if settings.kb_warm_up else None
+        app.state.spool_replayers = {**spool.MESSAGE_REPLAYERS, **voice_replayers(app)}
         spooled = asyncio.create_task(
-            spool.keep_replaying(app.state.db, settings, spool.spool_of(settings)), name="spool-replay"
+            spool.keep_replaying(app.state.db, settings, spool.spool_of(settings), app.state.spool_replayers),
+            name="spool-replay",
         )
         if settings.gc_tuning:
             tune_garbage_collector()

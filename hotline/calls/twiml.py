@@ -45,6 +45,11 @@ def hang_up(text: str = prompts.GOODBYE) -> str:
     return response(say(text), "<Hangup/>")
 
 
+def end() -> str:
+    """The end of a call that is over (the conversation ended, or the caller left): nothing more to say."""
+    return response("<Hangup/>")
+
+
 def enqueue(policy: CallPolicy, queue_name: str) -> str:
     """Hold the caller in Twilio's queue, with our wait music, until we redirect the call to an operator."""
     attributes = _attrs(waitUrl=url(policy, WAIT), waitUrlMethod="POST", action=url(policy, NEXT), method="POST")
@@ -109,7 +114,7 @@ def for_call(
         return response(*opening, enqueue(policy, queue_name))
     if call.status == CallStatus.VOICEMAIL and call.ended_at is None and call.recording_url is None:
         return response(*take_message(policy, call))
-    return response("<Hangup/>")
+    return end()
 
 
 def waiting(ahead: int, hold_music_url: str) -> str:

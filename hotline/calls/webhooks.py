@@ -8,6 +8,8 @@ that a repeat finds already made. After each change the queue offers waiting cal
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 
@@ -16,12 +18,13 @@ from fastapi.responses import JSONResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hotline.calls import cti, hold_music, prompts, queue, recordings, repository, service, twiml
-from hotline.calls.flows import Switches, build_switches, unit_of_work
+from hotline.calls.flows import Switches, Work, build_switches, unit_of_work
 from hotline.calls.models import Call, CallDirection, CallSource, CallStatus, OperatorSeat
 from hotline.calls.policy import CallPolicy, policy_from
 from hotline.calls.twilio import ANSWERED, ENDED, VoiceRequest, check_signature, query_int
 from hotline.channels.inputs import Malformed, parse_form, public_url, read_body
 from hotline.channels.intake import attach_window
+from hotline.channels.spool import Replayer, Spooled, spool_of
 from hotline.config import Settings
 from hotline.db import Database
 from hotline.db_types import utcnow
@@ -37,16 +40,22 @@ EMPTY = twiml.response()
 
 def call_policy(request: Request) -> CallPolicy:
     """The call policy of this app, read once from its settings."""
-    state = request.app.state
+    return policy_of(request.app.state)
+
+
+def call_switches(request: Request) -> Switches:
+    """The switches of this app (tests put stand-ins' adapters here)."""
+    return switches_of(request.app.state)
+
+
+def policy_of(state: Any) -> CallPolicy:
     if getattr(state, "call_policy", None) is None:
         state.call_policy = policy_from(state.settings)
     policy: CallPolicy = state.call_policy
     return policy
 
 
-def call_switches(request: Request) -> Switches:
-    """The switches of this app (tests put stand-ins' adapters here)."""
-    state = request.app.state
+def switches_of(state: Any) -> Switches:
     if getattr(state, "call_switches", None) is None:
         state.call_switches = build_switches(state.settings)
     switches: Switches = state.call_switches
@@ -123,29 +132,83 @@ async def twilio_incoming_call(
     return _xml(body)
 
 
+# A voice callback that changes a call is spooled when the database cannot be reached (channels/spool.py), and
+# replayed with the time it arrived once it answers: Twilio sends none of them again, and a lost call end would
+# leave the call, and the operator's seat, talking for good.
+VOICE_STATUS, VOICE_NEXT, VOICE_DIAL, VOICE_RECORDING = (
+    "twilio-voice-status",
+    "twilio-voice-next",
+    "twilio-voice-dial",
+    "twilio-voice-recording",
+)
+
+
+@dataclass(frozen=True)
+class VoiceStep:
+    """One callback's report, as received: what a replay needs to take the same step later."""
+
+    form: list[tuple[str, str]]
+    query: dict[str, str]
+    at: datetime
+
+    @property
+    def voice(self) -> VoiceRequest:
+        return VoiceRequest.parse(self.form)
+
+    def number(self, name: str) -> int | None:
+        return query_int(self.query, name)
+
+
+Step = Callable[[Work, VoiceStep, Settings, CallPolicy], Awaitable[str]]
+
+
+async def _take(
+    step: Step, report: VoiceStep, db: Database, switches: Switches, settings: Settings, policy: CallPolicy
+) -> str:
+    async with unit_of_work(db, switches) as work:
+        return await step(work, report, settings, policy)
+
+
+async def _take_or_spool(
+    kind: str, request: Request, db: Database, settings: Settings, policy: CallPolicy, switches: Switches
+) -> tuple[VoiceStep, str | None]:
+    """Take the callback's step now, or spool it while the database is away (the TwiML is then None)."""
+    report = VoiceStep(await _signed_form(request, settings), dict(request.query_params), utcnow())
+    voice = report.voice  # a malformed callback is refused before anything is kept
+    try:
+        return report, await _take(STEPS[kind], report, db, switches, settings, policy)
+    except Exception as exc:
+        if not is_outage(exc):
+            raise
+    path = spool_of(settings).put(kind, {"form": report.form, "query": report.query}, report.at)
+    log.warning("the database is unreachable: %s of call %s spooled as %s", kind, voice.call_sid, path.name)
+    return report, None
+
+
 @router.post("/twilio/voice/status")
 async def twilio_call_status(
     request: Request, db: DB, settings: AppSettings, policy: Policy, switches: SwitchSet
 ) -> Response:
     """Status callbacks: the caller's call (ringing … completed), an operator's leg, or a call-back."""
-    voice = VoiceRequest.parse(await _signed_form(request, settings))
-    query = request.query_params
-    offer, leg = query_int(query, "offer"), query.get("leg")
-    now = utcnow()
-    async with unit_of_work(db, switches) as work:
-        call = await _our_call(work.session, voice, query_int(query, "call"))
-        if call is None:
-            return _xml(EMPTY)  # not a call of ours (or not yet): nothing to record
-        if offer is not None or leg == "citizen":  # the other party's leg: an operator's, or a citizen's
-            if voice.call_status in ANSWERED:
-                await service.answer(work.session, call=call, now=now, offer_seq=offer)
-            elif voice.call_status == "completed" and call.status == CallStatus.TALKING and leg != "citizen":
-                if call.offer_seq == offer:
-                    await service.hang_up(work.session, call=call, policy=policy, now=now)
-        elif voice.call_status in ENDED:
-            await service.hang_up(work.session, call=call, policy=policy, now=now)
-        await service.distribute(work.session, policy=policy, now=now)
-    return _xml(EMPTY)
+    _, body = await _take_or_spool(VOICE_STATUS, request, db, settings, policy, switches)
+    return _xml(body or EMPTY)
+
+
+async def _status(work: Work, report: VoiceStep, settings: Settings, policy: CallPolicy) -> str:
+    voice, offer, leg = report.voice, report.number("offer"), report.query.get("leg")
+    call = await _our_call(work.session, voice, report.number("call"))
+    if call is None:
+        return EMPTY  # not a call of ours (or not yet): nothing to record
+    if offer is not None or leg == "citizen":  # the other party's leg: an operator's, or a citizen's
+        if voice.call_status in ANSWERED:
+            await service.answer(work.session, call=call, now=report.at, offer_seq=offer)
+        elif voice.call_status == "completed" and call.status == CallStatus.TALKING and leg != "citizen":
+            if call.offer_seq == offer:
+                await service.hang_up(work.session, call=call, policy=policy, now=report.at)
+    elif voice.call_status in ENDED:
+        await service.hang_up(work.session, call=call, policy=policy, now=report.at)
+    await service.distribute(work.session, policy=policy, now=utcnow())
+    return EMPTY
 
 
 @router.post("/twilio/voice/wait")
@@ -178,18 +241,24 @@ async def twilio_next_step(
     request: Request, db: DB, settings: AppSettings, policy: Policy, switches: SwitchSet
 ) -> Response:
     """Where a call goes now: the target of our REST redirects and of <Enqueue>'s action."""
-    voice = VoiceRequest.parse(await _signed_form(request, settings))
-    now = utcnow()
-    async with unit_of_work(db, switches) as work:
-        call = await _our_call(work.session, voice, query_int(request.query_params, "call"))
-        if call is None:
-            return _xml(twiml.hang_up())
-        work.handled = call.id
-        if voice.queue_result == "hangup" or voice.call_status in ENDED:
-            await service.hang_up(work.session, call=call, policy=policy, now=now)
-            await service.distribute(work.session, policy=policy, now=now)
-        body = await _twiml_for(work.session, call, settings, policy)
+    report, body = await _take_or_spool(VOICE_NEXT, request, db, settings, policy, switches)
+    if body is None:
+        voice = report.voice
+        ended = voice.queue_result == "hangup" or voice.call_status in ENDED
+        body = twiml.end() if ended else twiml.outage(settings.call_outage_forward_to)
     return _xml(body)
+
+
+async def _next(work: Work, report: VoiceStep, settings: Settings, policy: CallPolicy) -> str:
+    voice = report.voice
+    call = await _our_call(work.session, voice, report.number("call"))
+    if call is None:
+        return twiml.hang_up()
+    work.handled = call.id
+    if voice.queue_result == "hangup" or voice.call_status in ENDED:
+        await service.hang_up(work.session, call=call, policy=policy, now=report.at)
+        await service.distribute(work.session, policy=policy, now=utcnow())
+    return await _twiml_for(work.session, call, settings, policy)
 
 
 @router.post("/twilio/voice/dial")
@@ -197,18 +266,22 @@ async def twilio_dial_result(
     request: Request, db: DB, settings: AppSettings, policy: Policy, switches: SwitchSet
 ) -> Response:
     """<Dial>'s action: the operator's ring ended (talked and hung up, no answer, busy, or the caller left)."""
-    voice = VoiceRequest.parse(await _signed_form(request, settings))
-    offer = query_int(request.query_params, "offer")
-    now = utcnow()
-    async with unit_of_work(db, switches) as work:
-        call = await _our_call(work.session, voice, query_int(request.query_params, "call"))
-        if call is None or offer is None:
-            return _xml(twiml.hang_up())
-        work.handled = call.id
-        await _dial_ended(work.session, call, voice, offer, policy, now)
-        await service.distribute(work.session, policy=policy, now=now)
-        body = await _twiml_for(work.session, call, settings, policy)
+    report, body = await _take_or_spool(VOICE_DIAL, request, db, settings, policy, switches)
+    if body is None:
+        talked = report.voice.dial_status in ("completed", "answered")
+        body = twiml.end() if talked else twiml.outage(settings.call_outage_forward_to)
     return _xml(body)
+
+
+async def _dial(work: Work, report: VoiceStep, settings: Settings, policy: CallPolicy) -> str:
+    voice, offer = report.voice, report.number("offer")
+    call = await _our_call(work.session, voice, report.number("call"))
+    if call is None or offer is None:
+        return twiml.hang_up()
+    work.handled = call.id
+    await _dial_ended(work.session, call, voice, offer, policy, report.at)
+    await service.distribute(work.session, policy=policy, now=utcnow())
+    return await _twiml_for(work.session, call, settings, policy)
 
 
 async def _dial_ended(
@@ -230,38 +303,53 @@ async def _dial_ended(
 
 
 @router.post("/twilio/voice/voicemail")
-async def twilio_voicemail_done(request: Request, db: DB, settings: AppSettings, switches: SwitchSet) -> Response:
+async def twilio_voicemail_done(
+    request: Request, db: DB, settings: AppSettings, policy: Policy, switches: SwitchSet
+) -> Response:
     """<Record>'s action: the message is recorded; thank the caller and hang up."""
-    voice = VoiceRequest.parse(await _signed_form(request, settings))
-    if voice.recording_url:
-        await _keep_recording(db, switches, settings, voice, query_int(request.query_params, "call"))
+    await _take_or_spool(VOICE_RECORDING, request, db, settings, policy, switches)
     return _xml(twiml.hang_up(prompts.THANKS_FOR_MESSAGE))
 
 
 @router.post("/twilio/voice/recording")
-async def twilio_recording(request: Request, db: DB, settings: AppSettings, switches: SwitchSet) -> Response:
+async def twilio_recording(
+    request: Request, db: DB, settings: AppSettings, policy: Policy, switches: SwitchSet
+) -> Response:
     """A recording is ready: its link is kept on the call; a voicemail becomes a message on an order."""
-    voice = VoiceRequest.parse(await _signed_form(request, settings))
-    if voice.recording_url:
-        await _keep_recording(db, switches, settings, voice, query_int(request.query_params, "call"))
+    await _take_or_spool(VOICE_RECORDING, request, db, settings, policy, switches)
     return _xml(EMPTY)
 
 
-async def _keep_recording(
-    db: Database, switches: Switches, settings: Settings, voice: VoiceRequest, call_id: int | None
-) -> None:
-    assert voice.recording_url is not None
-    async with unit_of_work(db, switches) as work:
-        call = await _our_call(work.session, voice, call_id)
-        if call is not None:
-            await recordings.keep_recording(
-                work.session,
-                call=call,
-                url=voice.recording_url,
-                seconds=voice.recording_seconds,
-                attach_window=attach_window(settings),
-                now=utcnow(),
-            )
+async def _recording(work: Work, report: VoiceStep, settings: Settings, policy: CallPolicy) -> str:
+    voice = report.voice
+    if voice.recording_url is None:
+        return EMPTY
+    call = await _our_call(work.session, voice, report.number("call"))
+    if call is not None:
+        await recordings.keep_recording(
+            work.session,
+            call=call,
+            url=voice.recording_url,
+            seconds=voice.recording_seconds,
+            attach_window=attach_window(settings),
+            now=report.at,
+        )
+    return EMPTY
+
+
+STEPS: dict[str, Step] = {VOICE_STATUS: _status, VOICE_NEXT: _next, VOICE_DIAL: _dial, VOICE_RECORDING: _recording}
+
+
+def voice_replayers(app: Any) -> dict[str, Replayer]:
+    """The replayers of spooled voice callbacks, with the app's call policy and switches."""
+
+    async def replay(db: Database, settings: Settings, item: Spooled) -> None:
+        fields = item.fields
+        report = VoiceStep([(str(k), str(v)) for k, v in fields["form"]], dict(fields["query"]), item.received_at)
+        state = app.state
+        await _take(STEPS[item.kind], report, db, switches_of(state), settings, policy_of(state))
+
+    return dict.fromkeys(STEPS, replay)
 
 
 @router.get("/twilio/voice/hold-music.wav")

@@ -8,6 +8,9 @@ background task of every process stores the spooled messages through the intake 
 database answers: with the time they arrived, so their orders' time limits run from then, and with
 the order number sent by the outbox. The intake is idempotent, so a message spooled by one process and
 replayed by two, or sent again by the channel after the database is back, still makes one order.
+
+Other webhooks that must not be lost (Twilio's voice callbacks: a call's end, a voicemail) use the same
+spool with kinds of their own; the process replays each kind with the replayer it was given.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import json
 import logging
 import os
 import uuid
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
@@ -150,51 +154,71 @@ async def receive_or_spool(
     return None
 
 
-async def replay(db: Database, settings: Settings, spool: Spool) -> int:
-    """Store the spooled messages, oldest first; stop at the first sign that the database is still away.
+async def store_message(db: Database, settings: Settings, item: Spooled) -> None:
+    """Replay a spooled SMS or WeChat message through the intake, and send the reply it would have had."""
+    message = item.message()
+    if message is None:
+        return
+    async with db.session() as session:
+        receipt = await intake.receive(session, message, attach_window=intake.attach_window(settings))
+        await acknowledge(session, message, receipt, settings)
 
-    Returns how many were stored.
+
+Replayer = Callable[[Database, Settings, Spooled], Awaitable[None]]
+MESSAGE_REPLAYERS: Mapping[str, Replayer] = {SMS: store_message, WECHAT: store_message}
+
+
+async def replay(
+    db: Database, settings: Settings, spool: Spool, replayers: Mapping[str, Replayer] = MESSAGE_REPLAYERS
+) -> int:
+    """Replay the spooled items, oldest first; stop at the first sign that the database is still away.
+
+    An item that cannot be read, is of no known kind, or fails for any reason other than an outage is set
+    aside (and logged), so that it never holds up the items behind it. Returns how many were stored.
     """
     stored = 0
     for path in spool.pending():
         try:
             item = spool.read(path)
-            message = item.message()
-        except (OSError, ValueError, KeyError, TypeError, DomainError) as exc:
-            if isinstance(exc, FileNotFoundError):
-                continue  # another process stored it meanwhile
-            log.error("spooled message %s cannot be read (%s); set aside", path.name, exc)
+        except FileNotFoundError:
+            continue  # another process stored it meanwhile
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            log.error("spooled item %s cannot be read (%s); set aside", path.name, exc)
             spool.set_aside(path)
             continue
-        if message is None:
-            spool.done(path)
+        replayer = replayers.get(item.kind)
+        if replayer is None:
+            log.error("spooled item %s is of no known kind (%r); set aside", path.name, item.kind)
+            spool.set_aside(path)
             continue
         try:
-            async with db.session() as session:
-                receipt = await intake.receive(session, message, attach_window=intake.attach_window(settings))
-                await acknowledge(session, message, receipt, settings)
+            await replayer(db, settings, item)
         except DomainError as exc:
-            log.error("spooled message %s refused by the intake (%s); set aside", path.name, exc)
+            log.error("spooled item %s refused (%s); set aside", path.name, exc)
             spool.set_aside(path)
             continue
         except Exception as exc:
             if is_outage(exc):
                 return stored
-            raise
+            log.exception("spooled item %s failed; set aside", path.name)
+            spool.set_aside(path)
+            continue
         spool.done(path)
         stored += 1
     if stored:
-        log.warning("stored %d messages spooled while the database was unreachable", stored)
+        log.warning("stored %d items spooled while the database was unreachable", stored)
     return stored
 
 
-async def keep_replaying(db: Database, settings: Settings, spool: Spool) -> None:
-    """The process's background task: store spooled messages whenever there are some and the database answers."""
+async def keep_replaying(
+    db: Database, settings: Settings, spool: Spool, replayers: Mapping[str, Replayer] = MESSAGE_REPLAYERS
+) -> None:
+    """The process's background task: replay spooled items whenever there are some and the database answers."""
     while True:
         await asyncio.sleep(settings.spool_replay_seconds)
         if not spool.pending():
             continue
         try:
-            await replay(db, settings, spool)
+            await replay(db, settings, spool, replayers)
         except Exception:
             log.exception("replaying the spool failed; trying again later")

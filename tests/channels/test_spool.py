@@ -111,3 +111,22 @@ async def test_a_spooled_message_is_stored_with_its_arrival_time_and_unreadable_
         ticket = (await session.execute(select(Ticket))).scalar_one()
     assert abs(ticket.created_at - arrived) < timedelta(seconds=1)
     assert [(c, r) for c, r, _ in await _ours(db)] == [("sms", "+8613900139000")]
+
+
+async def test_an_item_of_no_known_kind_or_whose_replay_fails_is_set_aside_without_holding_up_the_rest(
+    spool_settings: Settings, db: Database
+) -> None:
+    kept = Spool(spool_settings.spool_dir)
+    arrived = utcnow()
+    kept.put("fax", {"page": 1}, arrived)
+    kept.put("broken", {}, arrived)
+    kept.put(spool.SMS, list(sms_form(sms_sid(10), "楼下餐馆油烟太大").items()), arrived)
+
+    async def fails(db: Database, settings: Settings, item: spool.Spooled) -> None:
+        raise RuntimeError("a defect in the replay, not an outage")
+
+    replayers = {**spool.MESSAGE_REPLAYERS, "broken": fails}
+    assert await spool.replay(db, spool_settings, kept, replayers) == 1
+    assert kept.pending() == []
+    assert len(list((spool_settings.spool_dir / spool.FAILED_DIRECTORY).iterdir())) == 2
+    assert (await counts(db))["tickets"] == 1
