@@ -108,7 +108,8 @@ async def twilio_incoming_call(
     request: Request, db: DB, settings: AppSettings, policy: Policy, switches: SwitchSet
 ) -> Response:
     """A call to the hotline: the greeting, then the queue to the next free operator (or voicemail)."""
-    voice = VoiceRequest.parse(await _signed_form(request, settings))
+    form = await _signed_form(request, settings)
+    voice = VoiceRequest.parse(form)
     now = utcnow()
     try:
         async with unit_of_work(db, switches) as work:
@@ -128,6 +129,8 @@ async def twilio_incoming_call(
         if not is_outage(exc):
             raise
         log.warning("call %s arrived while the database is unreachable: %r", voice.call_sid, exc)
+        if not settings.call_outage_forward_to:  # asked to call again: a missed call, to be called back
+            spool_of(settings).put(VOICE_MISSED, {"form": form, "query": {}}, now)
         return _xml(twiml.outage(settings.call_outage_forward_to))
     return _xml(body)
 
@@ -135,7 +138,9 @@ async def twilio_incoming_call(
 # A voice callback that changes a call is spooled when the database cannot be reached (channels/spool.py), and
 # replayed with the time it arrived once it answers: Twilio sends none of them again, and a lost call end would
 # leave the call, and the operator's seat, talking for good.
-VOICE_STATUS, VOICE_NEXT, VOICE_DIAL, VOICE_RECORDING = (
+# A call that arrived meanwhile and was asked to call again is recorded as missed, so it is called back.
+VOICE_MISSED, VOICE_STATUS, VOICE_NEXT, VOICE_DIAL, VOICE_RECORDING = (
+    "twilio-voice-missed",
     "twilio-voice-status",
     "twilio-voice-next",
     "twilio-voice-dial",
@@ -337,7 +342,30 @@ async def _recording(work: Work, report: VoiceStep, settings: Settings, policy: 
     return EMPTY
 
 
-STEPS: dict[str, Step] = {VOICE_STATUS: _status, VOICE_NEXT: _next, VOICE_DIAL: _dial, VOICE_RECORDING: _recording}
+async def _missed(work: Work, report: VoiceStep, settings: Settings, policy: CallPolicy) -> str:
+    voice = report.voice
+    call, created = await service.arrive(
+        work.session,
+        source=CallSource.TWILIO,
+        external_id=voice.call_sid,
+        caller=voice.caller,
+        callee=voice.callee,
+        policy=policy,
+        now=report.at,
+    )
+    work.handled = call.id
+    if created:
+        await service.hang_up(work.session, call=call, policy=policy, now=report.at)
+    return EMPTY
+
+
+STEPS: dict[str, Step] = {
+    VOICE_MISSED: _missed,
+    VOICE_STATUS: _status,
+    VOICE_NEXT: _next,
+    VOICE_DIAL: _dial,
+    VOICE_RECORDING: _recording,
+}
 
 
 def voice_replayers(app: Any) -> dict[str, Replayer]:

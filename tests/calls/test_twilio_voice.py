@@ -198,26 +198,40 @@ async def test_replays_of_the_same_call_sid_make_one_call(client: httpx.AsyncCli
 
 @pytest.mark.parametrize("backup", ["+8637012345999", None])
 async def test_calls_while_the_database_is_away_go_to_the_backup_line_or_are_asked_to_call_again(
-    call_settings: Settings, db: Database, backup: str | None
+    call_settings: Settings, db: Database, tmp_path: Path, backup: str | None
 ) -> None:
     if is_sqlite(db.engine):
         pytest.skip("SQLite is a file in the process: there is no connection to lose")
     relay, through_relay = await relay_to(db.url)
-    settings = call_settings.model_copy(update={"database_url": through_relay, "call_outage_forward_to": backup})
+    settings = call_settings.model_copy(
+        update={
+            "database_url": through_relay,
+            "call_outage_forward_to": backup,
+            "spool_dir": tmp_path / "spool",
+            "spool_replay_seconds": 3600.0,
+        }
+    )
+    caller = "+8613900139002"
     try:
         async with running_app(settings) as client:
             waiting = await incoming(client, call_sid(1))  # in the queue before the cut
             assert verbs(waiting) == ["Say", "Enqueue"]
             await relay.cut()
-            arriving = await incoming(client, call_sid(2), caller="+8613900139002")
+            arriving = await incoming(client, call_sid(2), caller=caller)
             held = await twilio_post(client, "/channels/twilio/voice/wait", voice_form(call_sid(1), "in-progress"))
+            await relay.up()
+            await _replay_spool(client, settings)
     finally:
         await relay.cut()
+    assert held.status_code == 200 and verbs(parse(held.text)) == ["Play"]  # the first caller keeps waiting
     if backup:
         assert verbs(arriving) == ["Say", "Dial"] and arriving[1][0].text == backup
-    else:
-        assert verbs(arriving) == ["Say", "Hangup"] and "请稍后再拨" in (arriving[0].text or "")
-    assert held.status_code == 200 and verbs(parse(held.text)) == ["Play"]  # the first caller keeps waiting
+        assert await callbacks_in_queue(db) == []  # the backup line took the call
+        return
+    assert verbs(arriving) == ["Say", "Hangup"] and "请稍后再拨" in (arriving[0].text or "")
+    missed = await call_of(db, call_sid(2))  # recorded once the database is back, as a call nobody answered
+    assert (missed.status, missed.caller) == (CallStatus.ABANDONED, caller)
+    assert [(entry.phone, entry.missed_calls) for entry in await callbacks_in_queue(db)] == [(caller, 1)]
 
 
 async def _replay_spool(client: httpx.AsyncClient, settings: Settings) -> int:
