@@ -14,11 +14,11 @@ import sqlite3
 
 import asyncpg
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, EmulatedDBAPIException
 
 from hotline.errors import DomainError
 
@@ -32,6 +32,19 @@ UNAVAILABLE_SQLSTATES = ("08", "53", "57P")
 SQLITE_BUSY = ("database is locked", "database table is locked")
 # asyncpg's word for a statement sent on a connection the server already dropped.
 ASYNCPG_CLOSED = "connection is closed"
+OUTAGE_MESSAGE_ZH = "系统暂时无法连接数据库或消息服务，请稍后重试"
+# Paths whose callers are programs (the staff screens' scripts, the channels' peers): they get JSON.
+MACHINE_PATHS = ("/api/", "/channels/")
+# What a browser shows when a page cannot be served: self-contained, as nothing else may load either.
+OUTAGE_PAGE = f"""<!doctype html>
+<html lang="zh-CN"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>系统暂时无法使用 - 12345政务服务便民热线</title></head>
+<body style="font-family: sans-serif; max-width: 36em; margin: 4em auto; padding: 0 1em; line-height: 1.6">
+<h1 style="font-size: 1.4em">系统暂时无法使用</h1>
+<p>{OUTAGE_MESSAGE_ZH}。请过几秒钟<a href="">重新加载</a>本页。</p>
+<p>您也可以拨打12345热线反映诉求；如遇紧急情况，请拨打110、119、120。</p>
+</body></html>
+"""
 
 
 class ServiceUnavailable(DomainError):
@@ -68,16 +81,30 @@ async def _answer_outage(request: Request, exc: Exception) -> Response:
     if request.scope["type"] != "http" or not is_outage(exc):
         raise exc
     log.warning("%s %s: a backing service is unreachable: %r", request.method, request.url.path, exc)
+    headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
+    if wants_page(request):
+        return HTMLResponse(OUTAGE_PAGE, status_code=ServiceUnavailable.status_code, headers=headers)
     refusal = ServiceUnavailable(
-        "系统暂时无法连接数据库或消息服务，请稍后重试",
-        "The database or the message service cannot be reached for now; try again shortly",
+        OUTAGE_MESSAGE_ZH, "The database or the message service cannot be reached for now; try again shortly"
     )
-    return JSONResponse(
-        refusal.as_dict(), status_code=refusal.status_code, headers={"Retry-After": str(RETRY_AFTER_SECONDS)}
-    )
+    return JSONResponse(refusal.as_dict(), status_code=refusal.status_code, headers=headers)
+
+
+def wants_page(request: Request) -> bool:
+    """Whether a browser navigated here (and should see a page), rather than a program calling."""
+    accepts_html = "text/html" in request.headers.get("accept", "")
+    return accepts_html and not request.url.path.startswith(MACHINE_PATHS)
 
 
 def answer_outages(app: FastAPI) -> None:
     """Answer requests that fail on an unreachable database or Redis with 503 and Retry-After."""
-    for error in (DBAPIError, asyncpg.PostgresError, asyncpg.InterfaceError, RedisError, OSError):
+    # EmulatedDBAPIException: the asyncpg adapter's own errors, raised unwrapped by statements run on the driver.
+    for error in (
+        DBAPIError,
+        EmulatedDBAPIException,
+        asyncpg.PostgresError,
+        asyncpg.InterfaceError,
+        RedisError,
+        OSError,
+    ):
         app.add_exception_handler(error, _answer_outage)

@@ -9,8 +9,12 @@ import sqlite3
 from datetime import timedelta
 from pathlib import Path
 
+import asyncpg
+import httpx
 import pytest
+from fastapi import FastAPI
 from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql.asyncpg import AsyncAdapt_asyncpg_dbapi
 from sqlalchemy.exc import IntegrityError
 
 from hotline.auth.models import User
@@ -18,7 +22,7 @@ from hotline.config import Settings
 from hotline.db import Database, is_sqlite
 from hotline.db_types import utcnow
 from hotline.events.redis_bus import RedisEventBus
-from hotline.outage import RETRY_AFTER_SECONDS, is_outage
+from hotline.outage import RETRY_AFTER_SECONDS, answer_outages, is_outage
 from hotline.outbox.models import OutboxMessage, OutboxStatus
 from hotline.outbox.providers import InAppProvider
 from hotline.outbox.service import deliver_due
@@ -28,6 +32,13 @@ from tests.conftest import PASSWORD, login
 from tests.relay import relay_to
 
 REDIS_URL = os.environ.get("HOTLINE_TEST_REDIS_URL")
+WEB_FORM = {
+    "client_request_id": "0" * 31 + "7",
+    "name": "王五",
+    "phone": "13712345678",
+    "request_type": "complaint",
+    "content": "小区门口的路灯已经坏了一个星期",
+}
 
 
 async def test_requests_answer_503_while_postgresql_is_unreachable_and_work_once_it_is_back(
@@ -55,6 +66,50 @@ async def test_requests_answer_503_while_postgresql_is_unreachable_and_work_once
             assert (await client.get("/api/v1/tickets", headers=headers)).status_code == 200
     finally:
         await relay.cut()
+
+
+async def test_citizens_see_a_page_not_json_and_the_web_form_keeps_what_they_wrote_while_postgresql_is_away(
+    settings: Settings, db: Database
+) -> None:
+    if is_sqlite(db.engine):
+        pytest.skip("SQLite is a file in the process: there is no connection to lose")
+    relay, through_relay = await relay_to(db.url)
+    page = {"Accept": "text/html,application/xhtml+xml"}
+    try:
+        async with running_app(settings.model_copy(update={"database_url": through_relay})) as client:
+            await relay.cut()
+            filed = await client.post("/citizen/requests", data=WEB_FORM, headers=page)
+            lookup = {"number": "2026112100001", "phone": "13712345678"}
+            track = await client.post("/citizen/track", data=lookup, headers=page)
+
+            await relay.up()
+            again = await client.post("/citizen/requests", data=WEB_FORM, headers=page)
+    finally:
+        await relay.cut()
+    assert filed.status_code == 503 and filed.headers["Retry-After"] == str(RETRY_AFTER_SECONDS)
+    assert "稍后再次提交" in filed.text and WEB_FORM["content"] in filed.text
+    assert WEB_FORM["client_request_id"] in filed.text  # so sending it again files one order
+    assert track.status_code == 503 and track.headers["content-type"].startswith("text/html")
+    assert "系统暂时无法使用" in track.text and "<script" not in track.text and "http" not in track.text
+    assert again.status_code == 303  # the same form, sent again once the database is back, files the request
+    async with db.read_session() as session:
+        assert await session.scalar(select(func.count()).select_from(Ticket)) == 1
+
+
+async def test_an_error_of_the_drivers_adapter_over_a_lost_connection_answers_503() -> None:
+    app = FastAPI()
+    answer_outages(app)
+
+    @app.get("/api/v1/probe")
+    async def probe() -> None:
+        try:
+            raise asyncpg.exceptions.ConnectionDoesNotExistError("connection was closed in the middle of operation")
+        except asyncpg.PostgresError as lost:
+            raise AsyncAdapt_asyncpg_dbapi.Error(str(lost)) from lost  # as the adapter raises it, unwrapped
+
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client:
+        answer = await client.get("/api/v1/probe")
+    assert answer.status_code == 503 and answer.json()["code"] == "service_unavailable"
 
 
 @pytest.mark.skipif(not REDIS_URL, reason="HOTLINE_TEST_REDIS_URL not set")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import re
 import uuid
 from pathlib import Path
@@ -25,10 +26,12 @@ from hotline.citizens.service import normalize_phone
 from hotline.config import Settings
 from hotline.deps import DB, AppSettings
 from hotline.errors import DomainError
+from hotline.outage import OUTAGE_MESSAGE_ZH, RETRY_AFTER_SECONDS, is_outage
 from hotline.tickets.lifecycle import STATUS_LABELS_ZH, Status
 from hotline.tickets.models import REQUEST_TYPE_LABELS_ZH, RequestType, Ticket
 from hotline.timefmt import to_local
 
+log = logging.getLogger(__name__)
 router = APIRouter(prefix="/citizen", include_in_schema=False)
 TEMPLATES = Jinja2Templates(directory=Path(web.__file__).parent / "templates")
 MAX_CONTENT = 2000
@@ -104,6 +107,13 @@ async def submit(request: Request, db: DB, settings: AppSettings) -> Response:
             receipt = await intake.receive(session, message, attach_window=intake.attach_window(settings))
     except DomainError as exc:
         return _form(request, values, exc.message_zh, exc.status_code)
+    except Exception as exc:
+        if not is_outage(exc):
+            raise
+        log.warning("web form: the database is unreachable: %r", exc)
+        kept = _form(request, values, OUTAGE_MESSAGE_ZH + "。您填写的内容仍在下方，请稍后再次提交。", 503)
+        kept.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)  # the request id makes a second submit one order
+        return kept
     assert receipt.ticket_number is not None
     return RedirectResponse(tracking_path(settings, receipt.ticket_number), status_code=303)
 
