@@ -26,9 +26,11 @@ from pathlib import Path
 import numpy as np
 
 from bench.report import write_section
+from hotline.config import Settings
+from knowledge_base.auto_answer import RIVAL_DEPTH, agree, confident
 from knowledge_base.baseline import CharTfidfIndex
 from knowledge_base.evaluate import EvaluationQuery, evaluate, load_corpus, load_queries, rank_of
-from knowledge_base.search import KnowledgeEntry, RankingWeights, SearchIndex
+from knowledge_base.search import Hit, KnowledgeEntry, RankingWeights, SearchIndex
 from knowledge_base.siblings import AnswerSiblings
 from knowledge_base.text import compact
 
@@ -137,6 +139,53 @@ def latency(index: SearchIndex, queries: Sequence[EvaluationQuery]) -> dict[str,
     }
 
 
+def auto_answers(
+    index: SearchIndex, entries: Sequence[KnowledgeEntry], queries: Sequence[EvaluationQuery], settings: Settings
+) -> dict[str, tuple[int, int, int]]:
+    """Per rule, the dev queries the auto-answer would answer, how many with the expected entry, and how many
+    with an answer that says the same as the expected entry's (one inside the other, or cosmetic edits apart)."""
+    answer = {entry.id: entry.answer for entry in entries}
+    min_score, min_margin = settings.kb_auto_answer_min_score, settings.kb_auto_answer_min_margin
+
+    def over_the_second(hits: list[Hit]) -> Hit | None:  # the rule before: lead over the second hit, whatever it says
+        if not hits or hits[0].score < min_score or (len(hits) > 1 and hits[0].score - hits[1].score < min_margin):
+            return None
+        return hits[0]
+
+    rules = {
+        "lead over the best hit with another answer (current)": lambda hits: confident(
+            hits, lambda hit: answer[hit.entry_id], min_score, min_margin
+        ),
+        "lead over the second hit (before)": over_the_second,
+    }
+    results = {}
+    searched = [(item, index.search(item.query, limit=RIVAL_DEPTH)) for item in queries]
+    for name, rule in rules.items():
+        picked = [(item, rule(hits)) for item, hits in searched]
+        chosen = [(item, hit) for item, hit in picked if hit is not None]
+        right = sum(1 for item, hit in chosen if hit.entry_id == item.expected)
+        alike = sum(1 for item, hit in chosen if agree(compact(answer[hit.entry_id]), compact(answer[item.expected])))
+        results[name] = (len(chosen), right, alike)
+    return results
+
+
+def auto_answer_report(results: dict[str, tuple[int, int, int]], n: int, settings: Settings) -> str:
+    lines = [
+        f"Automatic answers on SMS and WeChat at the default thresholds (score ≥ {settings.kb_auto_answer_min_score}, "
+        f"lead ≥ {settings.kb_auto_answer_min_margin}), on the same {n} dev queries:",
+        "",
+        "| rule | answered | with the expected entry | with the same answer |",
+        "|---|---|---|---|",
+    ]
+    for name, (answered, right, alike) in results.items():
+        share = f"{answered / n:.0%}" if n else "-"
+        lines.append(
+            f"| {name} | {answered} ({share}) | {right} ({right / max(answered, 1):.0%}) "
+            f"| {alike} ({alike / max(answered, 1):.0%}) |"
+        )
+    return "\n".join(lines)
+
+
 def report(
     dev: dict[str, float],
     baseline: dict[str, float],
@@ -192,6 +241,8 @@ def main() -> None:
     baseline = {"hit@1": base.hit_at_1, "hit@3": base.hit_at_3, "hit@10": base.hit_at_10, "mrr": base.mrr}
     command = "make bench (python -m bench.kb)"
     section = report(dev, baseline, cv, (twin_figures, len(twins)), times, len(queries), len(entries), build_s, command)
+    settings = Settings()
+    section += "\n\n" + auto_answer_report(auto_answers(index, entries, queries, settings), len(queries), settings)
     print(section)
     if not args.no_write:
         write_section("kb-search", section)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -34,6 +35,8 @@ from knowledge_base.live_index import LiveIndex
 from knowledge_base.models import AutoAnswerOutcome, KbAutoAnswer
 from knowledge_base.richtext import plain_text
 from knowledge_base.search import Hit
+from knowledge_base.siblings import same_answer
+from knowledge_base.text import compact
 
 # Replies asking for a person rather than the knowledge base.
 HANDOFF_RE = re.compile(r"人工|真人|客服|话务员|不是我要问|不是我想问|不是我问的|答非所问|没有解决|没解决")
@@ -45,6 +48,11 @@ ANSWER_WITHIN = timedelta(minutes=30)
 BATCH_SIZE = 100
 MAX_BATCHES_PER_RUN = 20  # bounds one run; what is left waits for the next one
 OUTBOX_KEY = "kb-answer"  # one automatic answer per order, however often the job runs
+# The top hit must lead the best hit that says something else by the margin; hits this deep are looked at.
+RIVAL_DEPTH = 10
+# One answer inside another agrees with it when the shorter is at least this long ("8年" in "由5年延长至8年"
+# would not count: a short answer is found inside too many others).
+AGREEING_MIN_LENGTH = 4
 
 
 def wants_person(text: str) -> bool:
@@ -65,13 +73,40 @@ def with_handoff(message: InboundMessage, receipt: Receipt, reply: str | None) -
 
 
 async def confident_hit(index: LiveIndex, settings: Settings, text: str) -> Hit | None:
-    """The top hit, if it is confident enough (score, and lead over the second)."""
-    hits = await index.search(text, limit=2)
-    if not hits or hits[0].score < settings.kb_auto_answer_min_score:
+    """The top hit, if it is confident enough (score, and lead over the best hit with another answer)."""
+    hits = await index.search(text, limit=RIVAL_DEPTH)
+
+    def answer_of(hit: Hit) -> str:
+        held = index.held(int(hit.entry_id))
+        return plain_text(held.answer_html) if held is not None else ""
+
+    return confident(hits, answer_of, settings.kb_auto_answer_min_score, settings.kb_auto_answer_min_margin)
+
+
+def confident(hits: Sequence[Hit], answer_of: Callable[[Hit], str], min_score: float, min_margin: float) -> Hit | None:
+    """The top hit if it scores at least min_score and leads by min_margin every hit whose answer disagrees.
+
+    Entries that give the same answer (cosmetic edits aside, or one answer inside the other) do not make
+    the top hit uncertain: a knowledge base files one answer under several questions, and their near-equal
+    scores are agreement, not doubt. Only a close hit that says something else is.
+    """
+    if not hits or hits[0].score < min_score:
         return None
-    if len(hits) > 1 and hits[0].score - hits[1].score < settings.kb_auto_answer_min_margin:
-        return None
+    top = compact(answer_of(hits[0]))
+    for hit in hits[1:]:
+        if hits[0].score - hit.score >= min_margin:
+            break  # hits come best first: the rest lead by less
+        if not agree(top, compact(answer_of(hit))):
+            return None
     return hits[0]
+
+
+def agree(first: str, second: str) -> bool:
+    """Whether two compacted answers say the same: the same text with cosmetic edits, or one inside the other."""
+    if same_answer(first, second):
+        return True
+    shorter, longer = sorted((first, second), key=len)
+    return len(shorter) >= AGREEING_MIN_LENGTH and shorter in longer
 
 
 def answer_text(index: LiveIndex, settings: Settings, hit: Hit) -> str | None:

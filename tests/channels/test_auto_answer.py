@@ -12,9 +12,10 @@ from hotline.db import Database
 from hotline.db_types import utcnow
 from hotline.outbox.models import OutboxMessage
 from hotline.tickets.models import Ticket
-from knowledge_base.auto_answer import ANSWER_WITHIN, answer_new_orders
+from knowledge_base.auto_answer import ANSWER_WITHIN, answer_new_orders, confident
 from knowledge_base.deps import live_index_of
 from knowledge_base.models import KbAutoAnswer
+from knowledge_base.search import Hit
 from tests.channels.conftest import post_sms, sms_form, sms_sid, wechat_params, wechat_text_xml
 from tests.conftest import login
 from tests.knowledge_base.helpers import publish_entry
@@ -131,3 +132,38 @@ async def test_automatic_answers_can_be_turned_off(client: httpx.AsyncClient, st
     off = app.state.settings.model_copy(update={"kb_auto_answer": False})
     assert await answer_new_orders(db, live_index_of(app), off) == {"orders": 0, "answered": 0}
     assert await outbox(db) == []
+
+
+async def test_entries_giving_the_same_answer_back_each_other_up_instead_of_holding_the_answer_back(
+    client: httpx.AsyncClient, staff: dict, db: Database
+) -> None:
+    author, supervisor = await login(client, "dept_zhujian1"), await login(client, "supervisor1")
+    await publish_entry(client, author, supervisor, question="住房公积金怎么提取？", answer=ANSWER)
+    await publish_entry(client, author, supervisor, question="如何提取住房公积金？", answer="提取：" + ANSWER)
+    await post_sms(client, sms_form(sms_sid(41), "住房公积金怎么提取", sender="+8613900139441"))
+    assert await run_answer_job(client, db) == {"orders": 1, "answered": 1}  # two entries, one answer: no doubt
+    assert "参考解答" in (await outbox(db))[0].body
+
+
+def test_only_a_close_hit_that_says_something_else_makes_the_top_hit_uncertain() -> None:
+    answers = {
+        "fund": ANSWER,
+        "fund-again": "提取：" + ANSWER + "。",
+        "fund-part": "携带身份证到市住房公积金管理中心办理",
+        "transfer": "离职后的住房公积金可以转移到新单位。",
+        "years": "由5年延长至8年",
+        "short": "8年",
+    }
+
+    def hits(*scored: tuple[str, float]) -> list[Hit]:
+        return [Hit(entry_id, score, entry_id) for entry_id, score in scored]
+
+    def pick(*scored: tuple[str, float]) -> str | None:
+        hit = confident(hits(*scored), lambda hit: answers[hit.entry_id], min_score=0.55, min_margin=0.05)
+        return None if hit is None else hit.entry_id
+
+    assert pick(("fund", 0.90), ("fund-again", 0.89), ("fund-part", 0.88), ("transfer", 0.80)) == "fund"
+    assert pick(("fund", 0.90), ("fund-again", 0.89), ("transfer", 0.87)) is None
+    assert pick(("years", 0.90), ("short", 0.88)) is None  # an answer this short is inside too many others
+    assert pick(("fund", 0.50)) is None  # not a good enough match on its own
+    assert pick() is None
