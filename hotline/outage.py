@@ -20,7 +20,7 @@ from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from sqlalchemy.exc import DBAPIError, EmulatedDBAPIException
 
-from hotline.errors import DomainError
+from hotline.errors import DomainError, InvalidInput
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +32,9 @@ UNAVAILABLE_SQLSTATES = ("08", "53", "57P")
 SQLITE_BUSY = ("database is locked", "database table is locked")
 # asyncpg's word for a statement sent on a connection the server already dropped.
 ASYNCPG_CLOSED = "connection is closed"
+# asyncpg's words for an argument it cannot encode for its column (a number out of the type's range).
+ASYNCPG_BAD_ARGUMENT = "invalid input for query argument"
+NUMERIC_OUT_OF_RANGE = "22003"
 OUTAGE_MESSAGE_ZH = "系统暂时无法连接数据库或消息服务，请稍后重试"
 # Paths whose callers are programs (the staff screens' scripts, the channels' peers): they get JSON.
 MACHINE_PATHS = ("/api/", "/channels/")
@@ -77,7 +80,30 @@ def _is_outage_itself(exc: BaseException) -> bool:
     return isinstance(sqlstate, str) and sqlstate.startswith(UNAVAILABLE_SQLSTATES)
 
 
-async def _answer_outage(request: Request, exc: Exception) -> Response:
+def is_out_of_range(exc: BaseException) -> bool:
+    """Whether the database refused a value of the request as too large for its column (an id like 10^30).
+
+    SQLite's driver raises OverflowError for an integer beyond 64 bits; asyncpg refuses an argument outside
+    its column's type (int32 for INTEGER) before sending it; PostgreSQL answers 22003 for arithmetic on one.
+    """
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, OverflowError):
+            return True
+        if isinstance(current, asyncpg.DataError) and str(current).startswith(ASYNCPG_BAD_ARGUMENT):
+            return True
+        if getattr(current, "sqlstate", None) == NUMERIC_OUT_OF_RANGE:
+            return True
+        current = current.orig if isinstance(current, DBAPIError) else current.__cause__
+    return False
+
+
+async def _answer_database_error(request: Request, exc: Exception) -> Response:
+    if request.scope["type"] == "http" and is_out_of_range(exc):
+        invalid = InvalidInput("请求中的数值超出范围", "a number in the request is out of range")
+        return JSONResponse(invalid.as_dict(), status_code=invalid.status_code)
     if request.scope["type"] != "http" or not is_outage(exc):
         raise exc
     log.warning("%s %s: a backing service is unreachable: %r", request.method, request.url.path, exc)
@@ -97,7 +123,8 @@ def wants_page(request: Request) -> bool:
 
 
 def answer_outages(app: FastAPI) -> None:
-    """Answer requests that fail on an unreachable database or Redis with 503 and Retry-After."""
+    """Answer requests that fail on an unreachable database or Redis with 503 and Retry-After (and those
+    carrying a number too large for the database with 422)."""
     # EmulatedDBAPIException: the asyncpg adapter's own errors, raised unwrapped by statements run on the driver.
     for error in (
         DBAPIError,
@@ -106,5 +133,6 @@ def answer_outages(app: FastAPI) -> None:
         asyncpg.InterfaceError,
         RedisError,
         OSError,
+        OverflowError,
     ):
-        app.add_exception_handler(error, _answer_outage)
+        app.add_exception_handler(error, _answer_database_error)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
@@ -100,13 +101,17 @@ async def accept(
     """Turn a proposal into a new draft entry (the reviewer may reword it)."""
     _require_reviewer(user)
     proposal = await get_proposal(session, proposal_id=proposal_id)
-    content = EntryContent(
-        question=decision.question or proposal.question,
-        answer=decision.answer or proposal.answer,
-        category_id=proposal.category_id,
-        owner_unit_id=proposal.unit_id if user.role == Role.SUPERVISOR else None,
-        comment=decision.comment or f"来自工单 {proposal.ticket_id} 的咨询",
-    )
+    try:
+        content = EntryContent(
+            question=decision.question or proposal.question,
+            answer=decision.answer or proposal.answer,
+            category_id=proposal.category_id,
+            owner_unit_id=proposal.unit_id if user.role == Role.SUPERVISOR else None,
+            comment=decision.comment or f"来自工单 {proposal.ticket_id} 的咨询",
+        )
+    except ValidationError as exc:  # the reviewer's wording: a question of one character, say
+        field = ".".join(str(part) for part in exc.errors()[0]["loc"])
+        raise InvalidInput("问题或答案不符合要求（问题至少2个字）", f"the entry's {field} is not valid") from exc
     entry = await service.create_entry(session, user=user, data=content, now=now)
     _decide(proposal, ProposalStatus.ACCEPTED, user, now, entry.id, decision.comment)
     return entry

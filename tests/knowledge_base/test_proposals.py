@@ -97,3 +97,21 @@ async def test_confidential_consultations_propose_nothing(
     assert await propose_drafts(db, LiveIndex(db), min_score=MIN_SCORE) == {"proposed": 0, "duplicates": 0}
     dept = await login(app_client, "dept_zhujian1")
     assert (await app_client.get("/api/v1/kb/proposals", headers=dept)).status_code == 403
+
+
+async def test_a_reviewer_rewording_the_question_to_one_character_is_refused_and_the_proposal_stays_pending(
+    app_client: httpx.AsyncClient, staff: dict, city: City, db: Database
+) -> None:
+    operator, supervisor = await login(app_client, "operator1"), await login(app_client, "supervisor1")
+    await closed_consultation(app_client, operator, "居住证到期了怎么续签？", "到户籍窗口或线上办理续签。")
+    await propose_drafts(db, LiveIndex(db), min_score=MIN_SCORE)
+    [pending] = (await app_client.get("/api/v1/kb/proposals", headers=supervisor)).json()
+
+    refused = await app_client.post(
+        f"/api/v1/kb/proposals/{pending['id']}/accept", headers=supervisor, json={"question": "\u00ad"}
+    )
+    assert refused.status_code == 422 and "问题至少2个字" in refused.json()["message_zh"]
+    assert [p["id"] for p in (await app_client.get("/api/v1/kb/proposals", headers=supervisor)).json()] == [
+        pending["id"]
+    ]
+    assert (await app_client.get("/api/v1/kb/entries", headers=supervisor)).json()["total"] == 0
