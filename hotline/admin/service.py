@@ -56,7 +56,9 @@ async def update_user(
     user = await session.get(User, user_id)
     if user is None:
         raise NotFound("用户不存在", f"user {user_id} not found")
-    changes = data.model_dump(exclude_unset=True)
+    changes = {key: value for key, value in data.model_dump(exclude_unset=True).items() if value is not None}
+    if "unit_id" in data.model_fields_set and data.unit_id is None:
+        changes["unit_id"] = None  # taking the user out of their unit
     if user.id == actor.id and (changes.get("is_active") is False or "role" in changes):
         raise Conflict("不能停用自己或修改自己的角色", "you cannot deactivate yourself or change your own role")
     role = Role(changes.get("role", user.role))

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from hotline.categories import Category
+from hotline.errors import NotFound
 from hotline.surveys.models import SurveySamplingRule
 from hotline.units.models import Unit
 
@@ -89,6 +90,10 @@ async def set_rule(
     session: AsyncSession, *, unit_id: int | None, category_id: int | None, percent: int, user_id: int, now: datetime
 ) -> SurveySamplingRule:
     """Add or change the rule for a unit and/or category (one rule per pair)."""
+    if unit_id is not None and await session.get(Unit, unit_id) is None:
+        raise NotFound("单位不存在", f"unit {unit_id} not found")
+    if category_id is not None and await session.get(Category, category_id) is None:
+        raise NotFound("分类不存在", f"category {category_id} not found")
     same_unit = (
         col(SurveySamplingRule.unit_id).is_(None) if unit_id is None else col(SurveySamplingRule.unit_id) == unit_id
     )

@@ -58,6 +58,22 @@ async def test_department_staff_need_a_unit_and_others_none(
     assert moved.json()["unit_name"] == city.unit("zhujian").name and moved.json()["role"] == "department_staff"
 
 
+async def test_a_field_sent_as_null_is_left_as_it_is(app_client: httpx.AsyncClient, staff: dict) -> None:
+    headers = await login(app_client, "security1")
+    operator = staff["operator1"].id
+    kept = await app_client.patch(
+        f"/api/v1/admin/users/{operator}",
+        json={"display_name": None, "role": None, "is_active": None, "unit_id": None},
+        headers=headers,
+    )
+    assert kept.status_code == 200, kept.text
+    assert (kept.json()["role"], kept.json()["is_active"], kept.json()["display_name"]) == (
+        "operator",
+        True,
+        "operator1",
+    )
+
+
 @pytest.mark.parametrize(
     ("change", "status"),
     [

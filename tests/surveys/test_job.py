@@ -126,3 +126,7 @@ async def test_administrators_set_sampling_rules(
     assert [(r["unit_id"], r["category_id"], r["percent"]) for r in listed] == [(city.unit("zhujian").id, None, 50)]
     bad = await client.put("/api/v1/survey-sampling-rules", json={"percent": 101}, headers=admin)
     assert bad.status_code == 422
+    for unknown in ({"unit_id": 987654}, {"category_id": 987654}):
+        missing = await client.put("/api/v1/survey-sampling-rules", json={**unknown, "percent": 10}, headers=admin)
+        assert missing.status_code == 404 and missing.json()["code"] == "not_found"
+    assert len((await client.get("/api/v1/survey-sampling-rules", headers=supervisor)).json()) == 1
