@@ -34,7 +34,9 @@ SQLITE_BUSY = ("database is locked", "database table is locked")
 ASYNCPG_CLOSED = "connection is closed"
 # asyncpg's words for an argument it cannot encode for its column (a number out of the type's range).
 ASYNCPG_BAD_ARGUMENT = "invalid input for query argument"
-NUMERIC_OUT_OF_RANGE = "22003"
+# PostgreSQL's data exceptions for a value of the request it cannot store: a number out of range (22003), a
+# NUL character (22021, which no PostgreSQL text may hold), a character the encoding lacks (22P05).
+REFUSED_VALUES = ("22003", "22021", "22P05")
 OUTAGE_MESSAGE_ZH = "系统暂时无法连接数据库或消息服务，请稍后重试"
 # Paths whose callers are programs (the staff screens' scripts, the channels' peers): they get JSON.
 MACHINE_PATHS = ("/api/", "/channels/")
@@ -80,11 +82,11 @@ def _is_outage_itself(exc: BaseException) -> bool:
     return isinstance(sqlstate, str) and sqlstate.startswith(UNAVAILABLE_SQLSTATES)
 
 
-def is_out_of_range(exc: BaseException) -> bool:
-    """Whether the database refused a value of the request as too large for its column (an id like 10^30).
+def is_refused_value(exc: BaseException) -> bool:
+    """Whether the database refused a value of the request it cannot store (an id like 10^30, a NUL character).
 
     SQLite's driver raises OverflowError for an integer beyond 64 bits; asyncpg refuses an argument outside
-    its column's type (int32 for INTEGER) before sending it; PostgreSQL answers 22003 for arithmetic on one.
+    its column's type (int32 for INTEGER) before sending it; PostgreSQL answers with a data exception.
     """
     seen: set[int] = set()
     current: BaseException | None = exc
@@ -94,15 +96,15 @@ def is_out_of_range(exc: BaseException) -> bool:
             return True
         if isinstance(current, asyncpg.DataError) and str(current).startswith(ASYNCPG_BAD_ARGUMENT):
             return True
-        if getattr(current, "sqlstate", None) == NUMERIC_OUT_OF_RANGE:
+        if getattr(current, "sqlstate", None) in REFUSED_VALUES:
             return True
         current = current.orig if isinstance(current, DBAPIError) else current.__cause__
     return False
 
 
 async def _answer_database_error(request: Request, exc: Exception) -> Response:
-    if request.scope["type"] == "http" and is_out_of_range(exc):
-        invalid = InvalidInput("请求中的数值超出范围", "a number in the request is out of range")
+    if request.scope["type"] == "http" and is_refused_value(exc):
+        invalid = InvalidInput("请求中有超出范围的数值或无效字符", "a number out of range or an invalid character")
         return JSONResponse(invalid.as_dict(), status_code=invalid.status_code)
     if request.scope["type"] != "http" or not is_outage(exc):
         raise exc
@@ -124,7 +126,7 @@ def wants_page(request: Request) -> bool:
 
 def answer_outages(app: FastAPI) -> None:
     """Answer requests that fail on an unreachable database or Redis with 503 and Retry-After (and those
-    carrying a number too large for the database with 422)."""
+    carrying a value the database cannot store with 422)."""
     # EmulatedDBAPIException: the asyncpg adapter's own errors, raised unwrapped by statements run on the driver.
     for error in (
         DBAPIError,

@@ -1,5 +1,5 @@
-"""Numbers in a request that no column can hold (an id of 10^30, or beyond INTEGER on PostgreSQL) are a
-client's mistake: the usual error body, never a 500, and nothing written."""
+"""Values in a request that the database cannot store (an id of 10^30, one beyond INTEGER on PostgreSQL, a
+NUL character) or that name nothing are a client's mistake: the usual error body, never a 500, nothing written."""
 
 from __future__ import annotations
 
@@ -39,3 +39,25 @@ async def test_an_id_past_integer_is_not_found_or_refused_as_out_of_range(
     answer = await app_client.get(f"/api/v1/tickets/{PAST_INTEGER}", headers=supervisor)
     expected = (404, "not_found") if is_sqlite(db.engine) else (422, "invalid_input")
     assert (answer.status_code, answer.json()["code"]) == expected
+
+
+async def test_a_nul_character_in_a_search_is_refused_not_a_500(
+    app_client: httpx.AsyncClient, staff: dict, city: City, db: Database
+) -> None:
+    operator = await login(app_client, "operator1")
+    answer = await app_client.get("/api/v1/kb/entries", headers=operator, params={"q": "公积金\x00提取"})
+    if is_sqlite(db.engine):
+        assert answer.status_code == 200  # SQLite stores and compares it like any character
+    else:
+        assert answer.status_code == 422 and "无效字符" in answer.json()["message_zh"]
+
+
+async def test_an_order_filed_under_a_category_that_does_not_exist_is_refused_and_not_registered(
+    app_client: httpx.AsyncClient, staff: dict, city: City, db: Database
+) -> None:
+    operator = await login(app_client, "operator1")
+    order = {"citizen_phone": "13800138000", "content": "路灯不亮", "category_id": 987654}
+    answer = await app_client.post("/api/v1/tickets", headers=operator, json=order)
+    assert answer.status_code == 404 and answer.json()["code"] == "not_found"
+    async with db.read_session() as session:
+        assert await session.scalar(select(func.count()).select_from(Ticket)) == 0
