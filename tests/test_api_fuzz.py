@@ -2,8 +2,9 @@
 deliberately broken ones), answers without a server error: bad input gets a 4xx and the usual error body.
 
 The server is a real ``hotline serve`` over the test database (SQLite, or PostgreSQL when configured), loaded
-with the demo city; the requests are a supervisor's, who may read and change most of the API. The seed is
-fixed, so a failure names a request that can be replayed (the output carries its ``curl``).
+with the demo city; the requests are a supervisor's (who may read and change most of the API), the system
+administrator's and the security administrator's (settings and accounts). The seed is fixed, so a failure
+names a request that can be replayed (the output carries its ``curl``).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import sys
 from pathlib import Path
 
 import httpx
+import pytest
 
 from tests.channels.conftest import free_port
 from tests.processes import HOTLINE_BIN, Processes
@@ -35,8 +37,9 @@ NOT_FUZZED = "|".join(
 )
 
 
+@pytest.mark.parametrize("username", ["supervisor1", "admin1", "security1"])
 async def test_no_api_operation_answers_generated_requests_with_a_server_error(
-    database_url: str, tmp_path: Path
+    database_url: str, tmp_path: Path, username: str
 ) -> None:
     env = {key: value for key, value in os.environ.items() if not key.startswith("HOTLINE_")}
     env.update(
@@ -55,7 +58,7 @@ async def test_no_api_operation_answers_generated_requests_with_a_server_error(
     try:
         base = await processes.serving("app", free_port())
         async with httpx.AsyncClient(base_url=base) as client:
-            login = {"username": "supervisor1", "password": password}
+            login = {"username": username, "password": password}
             token = (await client.post("/api/v1/auth/login", json=login)).json()["access_token"]
         fuzz = await asyncio.create_subprocess_exec(
             SCHEMATHESIS_BIN,
