@@ -79,6 +79,7 @@ async def test_no_api_operation_answers_generated_requests_with_a_server_error(
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.STDOUT,
             env=env,
+            cwd=tmp_path,  # where it keeps its own files
         )
         output, _ = await fuzz.communicate()
     finally:

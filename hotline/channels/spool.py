@@ -27,11 +27,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import func
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
 
 from hotline.channels import intake, twilio_sms, wechat
 from hotline.channels.intake import InboundMessage, Receipt
-from hotline.channels.models import Channel
+from hotline.channels.models import Channel, Message
 from hotline.config import Settings
 from hotline.db import Database
 from hotline.db_types import utcnow
@@ -115,19 +117,35 @@ class Spool:
             path.unlink()
 
 
+async def first_message_of(session: AsyncSession, ticket_id: int) -> int | None:
+    """The id of the message that opened an order (its earliest)."""
+    found = await session.scalar(select(func.min(Message.id)).where(col(Message.ticket_id) == ticket_id))
+    return int(found) if found is not None else None
+
+
 def spool_of(settings: Settings) -> Spool:
     return Spool(settings.spool_dir)
 
 
 async def acknowledge(session: AsyncSession, message: InboundMessage, receipt: Receipt, settings: Settings) -> None:
-    """The reply a stored message would have had at once, now sent through the outbox."""
+    """The reply a stored message would have had at once, now sent through the outbox.
+
+    A spooled SMS already stored is one whose first storing committed while the answer to Twilio was lost
+    (the connection broke on the commit): its citizen was told the order number follows, so it still does,
+    once (the outbox's key). A WeChat message stored already was a retry WeChat sent, answered at the time.
+    """
     if message.sender is None:
         return
     if message.channel == Channel.WECHAT:
+        if receipt.duplicate:
+            return
         channel, text = WECHAT, wechat.reply_text(settings, message, receipt)
     else:
+        if receipt.duplicate and receipt.ticket_id is not None:
+            opened = await first_message_of(session, receipt.ticket_id) == receipt.message_id
+            receipt = replace(receipt, duplicate=False, new_ticket=opened)
         channel, text = SMS, twilio_sms.acknowledgement(receipt)
-    if text is None or receipt.duplicate:
+    if text is None:
         return
     await enqueue(
         session,

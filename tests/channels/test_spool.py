@@ -9,7 +9,7 @@ import pytest
 import xmltodict
 from sqlmodel import select
 
-from hotline.channels import spool
+from hotline.channels import intake, spool, twilio_sms
 from hotline.channels.spool import Spool
 from hotline.config import Settings
 from hotline.db import Database, is_sqlite
@@ -130,3 +130,21 @@ async def test_an_item_of_no_known_kind_or_whose_replay_fails_is_set_aside_witho
     assert kept.pending() == []
     assert len(list((spool_settings.spool_dir / spool.FAILED_DIRECTORY).iterdir())) == 2
     assert (await counts(db))["tickets"] == 1
+
+
+async def test_an_sms_stored_before_the_connection_broke_still_gets_its_order_number_once(
+    spool_settings: Settings, db: Database
+) -> None:
+    sms = list(sms_form(sms_sid(12), "井盖松动，行人容易绊倒").items())
+    async with db.session() as session:  # the commit went through; the answer to Twilio was lost with the link
+        await intake.receive(session, twilio_sms.to_inbound(sms))
+    kept = Spool(spool_settings.spool_dir)
+    for _ in range(2):  # spooled, and replayed by two processes
+        kept.put(spool.SMS, sms, utcnow())
+
+    assert await spool.replay(db, spool_settings, kept) == 2
+    async with db.read_session() as session:
+        ticket = (await session.execute(select(Ticket))).scalar_one()
+    [(channel, recipient, text)] = await _ours(db)
+    assert (channel, recipient) == ("sms", "+8613900139000")
+    assert f"工单号{ticket.number}" in text and "已受理" in text
