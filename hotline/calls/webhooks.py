@@ -90,6 +90,19 @@ async def _twiml_for(
     )
 
 
+async def _arrive(work: Work, voice: VoiceRequest, policy: CallPolicy, now: datetime) -> tuple[Call, bool]:
+    """The Twilio call of this webhook, created on its first report; whether this report created it."""
+    return await service.arrive(
+        work.session,
+        source=CallSource.TWILIO,
+        external_id=voice.call_sid,
+        caller=voice.caller,
+        callee=voice.callee,
+        policy=policy,
+        now=now,
+    )
+
+
 async def _our_call(session: AsyncSession, voice: VoiceRequest, call_id: int | None) -> Call | None:
     """The call a webhook is about: by our id in the callback URL (checked against the CallSid), else by CallSid."""
     if call_id is None:
@@ -113,15 +126,7 @@ async def twilio_incoming_call(
     now = utcnow()
     try:
         async with unit_of_work(db, switches) as work:
-            call, _ = await service.arrive(
-                work.session,
-                source=CallSource.TWILIO,
-                external_id=voice.call_sid,
-                caller=voice.caller,
-                callee=voice.callee,
-                policy=policy,
-                now=now,
-            )
+            call, _ = await _arrive(work, voice, policy, now)
             await service.distribute(work.session, policy=policy, now=now)
             work.handled = call.id
             body = await _twiml_for(work.session, call, settings, policy, greeting=True)
@@ -343,16 +348,7 @@ async def _recording(work: Work, report: VoiceStep, settings: Settings, policy: 
 
 
 async def _missed(work: Work, report: VoiceStep, settings: Settings, policy: CallPolicy) -> str:
-    voice = report.voice
-    call, created = await service.arrive(
-        work.session,
-        source=CallSource.TWILIO,
-        external_id=voice.call_sid,
-        caller=voice.caller,
-        callee=voice.callee,
-        policy=policy,
-        now=report.at,
-    )
+    call, created = await _arrive(work, report.voice, policy, report.at)
     work.handled = call.id
     if created:
         await service.hang_up(work.session, call=call, policy=policy, now=report.at)

@@ -4,6 +4,8 @@ going to a local stand-in of Twilio's API."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import httpx
@@ -40,7 +42,7 @@ from tests.calls.conftest import (
     voice_form,
 )
 from tests.channels.conftest import running_app
-from tests.relay import relay_to
+from tests.relay import Relay, relay_to
 
 GREETING = "欢迎致电12345政务服务便民热线"
 
@@ -196,33 +198,45 @@ async def test_replays_of_the_same_call_sid_make_one_call(client: httpx.AsyncCli
     assert seats == 0
 
 
+@asynccontextmanager
+async def app_over_a_cuttable_link(
+    db: Database, call_settings: Settings, tmp_path: Path, **update: object
+) -> AsyncIterator[tuple[Relay, httpx.AsyncClient, Settings]]:
+    """The app on PostgreSQL through a relay the test cuts and restores, its spool in a folder of the test's."""
+    if is_sqlite(db.engine):
+        pytest.skip("SQLite is a file in the process: there is no connection to lose")
+    relay, through_relay = await relay_to(db.url)
+    spooled = {"spool_dir": tmp_path / "spool", "spool_replay_seconds": 3600.0}  # the test replays, when it chooses
+    settings = call_settings.model_copy(update={"database_url": through_relay, **spooled, **update})
+    try:
+        async with running_app(settings) as client:
+            yield relay, client, settings
+    finally:
+        await relay.cut()
+
+
+async def replay_spool(client: httpx.AsyncClient, settings: Settings) -> int:
+    state = client.app.state  # type: ignore[attr-defined]
+    return await spool.replay(state.db, settings, Spool(settings.spool_dir), state.spool_replayers)
+
+
 @pytest.mark.parametrize("backup", ["+8637012345999", None])
 async def test_calls_while_the_database_is_away_go_to_the_backup_line_or_are_asked_to_call_again(
     call_settings: Settings, db: Database, tmp_path: Path, backup: str | None
 ) -> None:
-    if is_sqlite(db.engine):
-        pytest.skip("SQLite is a file in the process: there is no connection to lose")
-    relay, through_relay = await relay_to(db.url)
-    settings = call_settings.model_copy(
-        update={
-            "database_url": through_relay,
-            "call_outage_forward_to": backup,
-            "spool_dir": tmp_path / "spool",
-            "spool_replay_seconds": 3600.0,
-        }
-    )
     caller = "+8613900139002"
-    try:
-        async with running_app(settings) as client:
-            waiting = await incoming(client, call_sid(1))  # in the queue before the cut
-            assert verbs(waiting) == ["Say", "Enqueue"]
-            await relay.cut()
-            arriving = await incoming(client, call_sid(2), caller=caller)
-            held = await twilio_post(client, "/channels/twilio/voice/wait", voice_form(call_sid(1), "in-progress"))
-            await relay.up()
-            await _replay_spool(client, settings)
-    finally:
+    async with app_over_a_cuttable_link(db, call_settings, tmp_path, call_outage_forward_to=backup) as (
+        relay,
+        client,
+        settings,
+    ):
+        waiting = await incoming(client, call_sid(1))  # in the queue before the cut
+        assert verbs(waiting) == ["Say", "Enqueue"]
         await relay.cut()
+        arriving = await incoming(client, call_sid(2), caller=caller)
+        held = await twilio_post(client, "/channels/twilio/voice/wait", voice_form(call_sid(1), "in-progress"))
+        await relay.up()
+        await replay_spool(client, settings)
     assert held.status_code == 200 and verbs(parse(held.text)) == ["Play"]  # the first caller keeps waiting
     if backup:
         assert verbs(arriving) == ["Say", "Dial"] and arriving[1][0].text == backup
@@ -234,47 +248,33 @@ async def test_calls_while_the_database_is_away_go_to_the_backup_line_or_are_ask
     assert [(entry.phone, entry.missed_calls) for entry in await callbacks_in_queue(db)] == [(caller, 1)]
 
 
-async def _replay_spool(client: httpx.AsyncClient, settings: Settings) -> int:
-    state = client.app.state  # type: ignore[attr-defined]
-    return await spool.replay(state.db, settings, Spool(settings.spool_dir), state.spool_replayers)
-
-
 async def test_a_call_that_ends_while_the_database_is_away_is_recorded_when_it_is_back(
     call_settings: Settings, db: Database, operators: dict[str, User], tmp_path: Path
 ) -> None:
-    if is_sqlite(db.engine):
-        pytest.skip("SQLite is a file in the process: there is no connection to lose")
-    relay, through_relay = await relay_to(db.url)
-    settings = call_settings.model_copy(
-        update={"database_url": through_relay, "spool_dir": tmp_path / "spool", "spool_replay_seconds": 3600.0}
-    )
-    try:
-        async with running_app(settings) as client:
-            await presence(client, "op_a", "available")
-            await presence(client, "op_b", "available")
-            talking, ringing = await incoming(client, call_sid(1)), await incoming(client, call_sid(2))
-            first_dial, second_dial = talking[1], ringing[1]
-            answered = voice_form(call_sid(99), "in-progress", ParentCallSid=call_sid(1))
-            await twilio_post(client, first_dial[0].get("statusCallback") or "", answered)
-            await relay.cut()
-
-            ended = voice_form(call_sid(1), "in-progress", DialCallStatus="completed", DialCallDuration="95")
-            after_talk = await twilio_post(client, first_dial.get("action") or "", ended)
-            hung_up = await twilio_post(client, "/channels/twilio/voice/status", voice_form(call_sid(1), "completed"))
-            rang_out = voice_form(call_sid(2), "in-progress", DialCallStatus="no-answer")
-            after_ring = await twilio_post(client, second_dial.get("action") or "", rang_out)
-            ended_by = utcnow()
-            assert [r.status_code for r in (after_talk, hung_up, after_ring)] == [200, 200, 200]  # not Twilio's error
-            assert verbs(parse(after_talk.text)) == ["Hangup"]
-            assert verbs(parse(after_ring.text)) == ["Say", "Hangup"] and "请稍后再拨" in after_ring.text
-            assert len(Spool(settings.spool_dir).pending()) == 3
-            assert (await call_of(db, call_sid(1))).status == CallStatus.TALKING  # nothing written meanwhile
-
-            await relay.up()
-            assert await _replay_spool(client, settings) == 3
-            assert Spool(settings.spool_dir).pending() == []
-    finally:
+    async with app_over_a_cuttable_link(db, call_settings, tmp_path) as (relay, client, settings):
+        await presence(client, "op_a", "available")
+        await presence(client, "op_b", "available")
+        talking, ringing = await incoming(client, call_sid(1)), await incoming(client, call_sid(2))
+        first_dial, second_dial = talking[1], ringing[1]
+        answered = voice_form(call_sid(99), "in-progress", ParentCallSid=call_sid(1))
+        await twilio_post(client, first_dial[0].get("statusCallback") or "", answered)
         await relay.cut()
+
+        ended = voice_form(call_sid(1), "in-progress", DialCallStatus="completed", DialCallDuration="95")
+        after_talk = await twilio_post(client, first_dial.get("action") or "", ended)
+        hung_up = await twilio_post(client, "/channels/twilio/voice/status", voice_form(call_sid(1), "completed"))
+        rang_out = voice_form(call_sid(2), "in-progress", DialCallStatus="no-answer")
+        after_ring = await twilio_post(client, second_dial.get("action") or "", rang_out)
+        ended_by = utcnow()
+        assert [r.status_code for r in (after_talk, hung_up, after_ring)] == [200, 200, 200]  # not Twilio's error
+        assert verbs(parse(after_talk.text)) == ["Hangup"]
+        assert verbs(parse(after_ring.text)) == ["Say", "Hangup"] and "请稍后再拨" in after_ring.text
+        assert len(Spool(settings.spool_dir).pending()) == 3
+        assert (await call_of(db, call_sid(1))).status == CallStatus.TALKING  # nothing written meanwhile
+
+        await relay.up()
+        assert await replay_spool(client, settings) == 3
+        assert Spool(settings.spool_dir).pending() == []
     done = await call_of(db, call_sid(1))
     assert done.status == CallStatus.COMPLETED and done.ended_at is not None and done.ended_at <= ended_by
     assert (await events_of(db, done.id or 0))[-2:] == ["answered", "completed"]
@@ -285,34 +285,25 @@ async def test_a_call_that_ends_while_the_database_is_away_is_recorded_when_it_i
 async def test_a_voicemail_left_while_the_database_is_away_becomes_an_order_when_it_is_back(
     call_settings: Settings, db: Database, operators: dict[str, User], tmp_path: Path
 ) -> None:
-    if is_sqlite(db.engine):
-        pytest.skip("SQLite is a file in the process: there is no connection to lose")
-    relay, through_relay = await relay_to(db.url)
-    settings = call_settings.model_copy(
-        update={
-            "database_url": through_relay,
-            "call_service_hours": outside_service_hours(),
-            "spool_dir": tmp_path / "spool",
-            "spool_replay_seconds": 3600.0,
-        }
-    )
     recording = "https://api.twilio.com/2010-04-01/Accounts/AC0/Recordings/RE0002"
-    try:
-        async with running_app(settings) as client:
-            record = (await incoming(client, call_sid(5)))[1]
-            await relay.cut()
-            form = voice_form(call_sid(5), "in-progress", RecordingUrl=recording, RecordingDuration="42")
-            thanks = await twilio_post(client, record.get("action") or "", form)
-            ready = {**form, "RecordingStatus": "completed"}
-            kept = await twilio_post(client, record.get("recordingStatusCallback") or "", ready)
-            assert (thanks.status_code, kept.status_code) == (200, 200) and "留言已收到" in thanks.text
-            async with db.read_session() as session:
-                assert (await session.execute(select(func.count()).select_from(Ticket))).scalar_one() == 0
-
-            await relay.up()
-            assert await _replay_spool(client, settings) == 2
-    finally:
+    after_hours = outside_service_hours()
+    async with app_over_a_cuttable_link(db, call_settings, tmp_path, call_service_hours=after_hours) as (
+        relay,
+        client,
+        settings,
+    ):
+        record = (await incoming(client, call_sid(5)))[1]
         await relay.cut()
+        form = voice_form(call_sid(5), "in-progress", RecordingUrl=recording, RecordingDuration="42")
+        thanks = await twilio_post(client, record.get("action") or "", form)
+        ready = {**form, "RecordingStatus": "completed"}
+        kept = await twilio_post(client, record.get("recordingStatusCallback") or "", ready)
+        assert (thanks.status_code, kept.status_code) == (200, 200) and "留言已收到" in thanks.text
+        async with db.read_session() as session:
+            assert (await session.execute(select(func.count()).select_from(Ticket))).scalar_one() == 0
+
+        await relay.up()
+        assert await replay_spool(client, settings) == 2
     async with db.read_session() as session:
         tickets = list((await session.execute(select(Ticket))).scalars())
     assert len(tickets) == 1 and recording in tickets[0].content  # the two reports of one recording: one order
