@@ -42,8 +42,14 @@ async def readyz(db: DB, settings: AppSettings) -> JSONResponse:
     if settings.redis_url:
         checks["redis"] = await _redis_status(settings.redis_url)
     ready = all(v == "ok" for v in checks.values())
-    spooled = len(Spool(settings.spool_dir).pending())  # messages waiting for the database (channels/spool.py)
-    body = {"status": "ready" if ready else "not ready", "checks": checks, "spooled_messages": spooled, **background}
+    spool = Spool(settings.spool_dir)  # messages waiting for the database, and any it refused (channels/spool.py)
+    body = {
+        "status": "ready" if ready else "not ready",
+        "checks": checks,
+        "spooled_messages": len(spool.pending()),
+        "spooled_set_aside": spool.set_aside_count(),
+        **background,
+    }
     return JSONResponse(body, 200 if ready else 503)
 
 

@@ -99,6 +99,11 @@ class Spool:
             return []
         return sorted(path for path in self.directory.glob("*.json") if path.is_file())
 
+    def set_aside_count(self) -> int:
+        """How many spooled items were set aside for an administrator (see ``set_aside``)."""
+        failed = self.directory / FAILED_DIRECTORY
+        return sum(1 for path in failed.glob("*.json") if path.is_file()) if failed.is_dir() else 0
+
     @staticmethod
     def read(path: Path) -> Spooled:
         record = json.loads(path.read_text(encoding="utf-8"))

@@ -69,6 +69,7 @@ async def test_sms_and_wechat_taken_while_postgresql_is_away_become_orders_once_
             assert (await counts(db))["messages"] == 0  # nothing half-written
             ready = await client.get("/readyz")
             assert ready.status_code == 503 and ready.json()["spooled_messages"] == 3
+            assert ready.json()["spooled_set_aside"] == 0
 
             await relay.up()
             assert await spool.replay(client.app.state.db, settings, Spool(settings.spool_dir)) == 3  # type: ignore[attr-defined]
@@ -128,8 +129,11 @@ async def test_an_item_of_no_known_kind_or_whose_replay_fails_is_set_aside_witho
     replayers = {**spool.MESSAGE_REPLAYERS, "broken": fails}
     assert await spool.replay(db, spool_settings, kept, replayers) == 1
     assert kept.pending() == []
-    assert len(list((spool_settings.spool_dir / spool.FAILED_DIRECTORY).iterdir())) == 2
+    assert kept.set_aside_count() == 2
     assert (await counts(db))["tickets"] == 1
+    async with running_app(spool_settings) as client:
+        ready = (await client.get("/readyz")).json()
+    assert (ready["spooled_messages"], ready["spooled_set_aside"]) == (0, 2)  # for an administrator to look at
 
 
 async def test_an_sms_stored_before_the_connection_broke_still_gets_its_order_number_once(
