@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
+import pytest
 from sqlalchemy.engine import make_url
+
+from hotline.db import Database, is_sqlite
 
 DEFAULT_PORTS = {"postgresql": 5432, "postgres": 5432, "redis": 6379}
 
@@ -56,3 +60,15 @@ async def relay_to(url: str) -> tuple[Relay, str]:
     relay = Relay((parsed.host or "127.0.0.1", parsed.port or DEFAULT_PORTS[parsed.get_backend_name()]))
     await relay.up()
     return relay, parsed.set(host="127.0.0.1", port=relay.port).render_as_string(hide_password=False)
+
+
+@contextlib.asynccontextmanager
+async def cuttable_database(db: Database) -> AsyncIterator[tuple[Relay, str]]:
+    """A relay to the test's PostgreSQL and the URL through it, cut again at the end (SQLite: the test skips)."""
+    if is_sqlite(db.engine):
+        pytest.skip("SQLite is a file in the process: there is no connection to lose")
+    relay, through_relay = await relay_to(db.url)
+    try:
+        yield relay, through_relay
+    finally:
+        await relay.cut()

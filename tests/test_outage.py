@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 
 from hotline.auth.models import User
 from hotline.config import Settings
-from hotline.db import Database, is_sqlite
+from hotline.db import Database
 from hotline.db_types import utcnow
 from hotline.events.redis_bus import RedisEventBus
 from hotline.outage import RETRY_AFTER_SECONDS, answer_outages, is_outage
@@ -28,26 +28,18 @@ from hotline.outbox.providers import InAppProvider
 from hotline.outbox.service import deliver_due
 from hotline.tickets.models import Ticket
 from tests.channels.conftest import running_app
+from tests.channels.test_webform import FORM
 from tests.conftest import PASSWORD, login
-from tests.relay import relay_to
+from tests.relay import cuttable_database, relay_to
 
 REDIS_URL = os.environ.get("HOTLINE_TEST_REDIS_URL")
-WEB_FORM = {
-    "client_request_id": "0" * 31 + "7",
-    "name": "王五",
-    "phone": "13712345678",
-    "request_type": "complaint",
-    "content": "小区门口的路灯已经坏了一个星期",
-}
+WEB_FORM = {**FORM, "client_request_id": "0" * 31 + "7"}
 
 
 async def test_requests_answer_503_while_postgresql_is_unreachable_and_work_once_it_is_back(
     settings: Settings, db: Database, staff: dict[str, User]
 ) -> None:
-    if is_sqlite(db.engine):
-        pytest.skip("SQLite is a file in the process: there is no connection to lose")
-    relay, through_relay = await relay_to(db.url)
-    try:
+    async with cuttable_database(db) as (relay, through_relay):
         async with running_app(settings.model_copy(update={"database_url": through_relay})) as client:
             headers = await login(client, "operator1")
             assert (await client.get("/api/v1/tickets", headers=headers)).status_code == 200
@@ -64,18 +56,13 @@ async def test_requests_answer_503_while_postgresql_is_unreachable_and_work_once
 
             await relay.up()  # the same address again
             assert (await client.get("/api/v1/tickets", headers=headers)).status_code == 200
-    finally:
-        await relay.cut()
 
 
 async def test_citizens_see_a_page_not_json_and_the_web_form_keeps_what_they_wrote_while_postgresql_is_away(
     settings: Settings, db: Database
 ) -> None:
-    if is_sqlite(db.engine):
-        pytest.skip("SQLite is a file in the process: there is no connection to lose")
-    relay, through_relay = await relay_to(db.url)
     page = {"Accept": "text/html,application/xhtml+xml"}
-    try:
+    async with cuttable_database(db) as (relay, through_relay):
         async with running_app(settings.model_copy(update={"database_url": through_relay})) as client:
             await relay.cut()
             filed = await client.post("/citizen/requests", data=WEB_FORM, headers=page)
@@ -84,8 +71,6 @@ async def test_citizens_see_a_page_not_json_and_the_web_form_keeps_what_they_wro
 
             await relay.up()
             again = await client.post("/citizen/requests", data=WEB_FORM, headers=page)
-    finally:
-        await relay.cut()
     assert filed.status_code == 503 and filed.headers["Retry-After"] == str(RETRY_AFTER_SECONDS)
     assert "稍后再次提交" in filed.text and WEB_FORM["content"] in filed.text
     assert WEB_FORM["client_request_id"] in filed.text  # so sending it again files one order

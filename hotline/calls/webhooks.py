@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 
@@ -160,10 +160,10 @@ class VoiceStep:
     form: list[tuple[str, str]]
     query: dict[str, str]
     at: datetime
+    voice: VoiceRequest = field(init=False)
 
-    @property
-    def voice(self) -> VoiceRequest:
-        return VoiceRequest.parse(self.form)
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "voice", VoiceRequest.parse(self.form))  # a malformed callback is refused here
 
     def number(self, name: str) -> int | None:
         return query_int(self.query, name)
@@ -184,14 +184,13 @@ async def _take_or_spool(
 ) -> tuple[VoiceStep, str | None]:
     """Take the callback's step now, or spool it while the database is away (the TwiML is then None)."""
     report = VoiceStep(await _signed_form(request, settings), dict(request.query_params), utcnow())
-    voice = report.voice  # a malformed callback is refused before anything is kept
     try:
         return report, await _take(STEPS[kind], report, db, switches, settings, policy)
     except Exception as exc:
         if not is_outage(exc):
             raise
     path = spool_of(settings).put(kind, {"form": report.form, "query": report.query}, report.at)
-    log.warning("the database is unreachable: %s of call %s spooled as %s", kind, voice.call_sid, path.name)
+    log.warning("the database is unreachable: %s of call %s spooled as %s", kind, report.voice.call_sid, path.name)
     return report, None
 
 

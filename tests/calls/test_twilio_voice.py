@@ -18,7 +18,7 @@ from hotline.channels import spool
 from hotline.channels.models import Message
 from hotline.channels.spool import Spool
 from hotline.config import Settings
-from hotline.db import Database, is_sqlite
+from hotline.db import Database
 from hotline.db_types import utcnow
 from hotline.tickets.models import Ticket
 from tests.calls.conftest import (
@@ -42,7 +42,7 @@ from tests.calls.conftest import (
     voice_form,
 )
 from tests.channels.conftest import running_app
-from tests.relay import Relay, relay_to
+from tests.relay import Relay, cuttable_database
 
 GREETING = "欢迎致电12345政务服务便民热线"
 
@@ -203,16 +203,11 @@ async def app_over_a_cuttable_link(
     db: Database, call_settings: Settings, tmp_path: Path, **update: object
 ) -> AsyncIterator[tuple[Relay, httpx.AsyncClient, Settings]]:
     """The app on PostgreSQL through a relay the test cuts and restores, its spool in a folder of the test's."""
-    if is_sqlite(db.engine):
-        pytest.skip("SQLite is a file in the process: there is no connection to lose")
-    relay, through_relay = await relay_to(db.url)
     spooled = {"spool_dir": tmp_path / "spool", "spool_replay_seconds": 3600.0}  # the test replays, when it chooses
-    settings = call_settings.model_copy(update={"database_url": through_relay, **spooled, **update})
-    try:
+    async with cuttable_database(db) as (relay, through_relay):
+        settings = call_settings.model_copy(update={"database_url": through_relay, **spooled, **update})
         async with running_app(settings) as client:
             yield relay, client, settings
-    finally:
-        await relay.cut()
 
 
 async def replay_spool(client: httpx.AsyncClient, settings: Settings) -> int:

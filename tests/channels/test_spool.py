@@ -12,7 +12,7 @@ from sqlmodel import select
 from hotline.channels import intake, spool, twilio_sms
 from hotline.channels.spool import Spool
 from hotline.config import Settings
-from hotline.db import Database, is_sqlite
+from hotline.db import Database
 from hotline.db_types import utcnow
 from hotline.outbox.models import OutboxMessage
 from hotline.tickets.models import Ticket
@@ -26,7 +26,7 @@ from tests.channels.conftest import (
     wechat_crypto,
     wechat_text_xml,
 )
-from tests.relay import relay_to
+from tests.relay import cuttable_database
 
 OPENID = "oSpool0000000000000000000001"
 
@@ -46,11 +46,8 @@ async def _ours(db: Database) -> list[tuple[str, str, str]]:
 async def test_sms_and_wechat_taken_while_postgresql_is_away_become_orders_once_it_is_back(
     spool_settings: Settings, db: Database
 ) -> None:
-    if is_sqlite(db.engine):
-        pytest.skip("SQLite is a file in the process: there is no connection to lose")
-    relay, through_relay = await relay_to(db.url)
-    settings = spool_settings.model_copy(update={"database_url": through_relay})
-    try:
+    async with cuttable_database(db) as (relay, through_relay):
+        settings = spool_settings.model_copy(update={"database_url": through_relay})
         async with running_app(settings) as client:
             await relay.cut()
             sms = sms_form(sms_sid(7), "小区门口路灯坏了一周")
@@ -77,8 +74,6 @@ async def test_sms_and_wechat_taken_while_postgresql_is_away_become_orders_once_
             assert (await client.get("/readyz")).json()["spooled_messages"] == 0
             again = await post_sms(client, sms)  # Twilio's number sent again: the order exists already
             assert again.status_code == 200 and "<Message>" not in again.text
-    finally:
-        await relay.cut()
 
     assert (await counts(db))["messages"] == 2 and (await counts(db))["tickets"] == 2
     async with db.read_session() as session:
