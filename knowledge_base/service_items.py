@@ -3,9 +3,6 @@ the knowledge base, linked from orders."""
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 from datetime import datetime
 from typing import Any
 
@@ -18,6 +15,7 @@ from hotline.errors import InvalidInput
 from hotline.units.models import Unit
 from knowledge_base.models import ServiceItem
 from knowledge_base.search import KnowledgeEntry, SearchIndex
+from knowledge_base.table_files import read_rows
 
 GUIDE_FIELDS = (
     "item_type",
@@ -65,15 +63,7 @@ class ServiceItemIn(BaseModel):
 
 def parse_file(name: str, content: bytes) -> list[ServiceItemIn]:
     """The items of a JSON (a list, or {"items": [...]}), JSON-lines or CSV file; any bad row refuses the file."""
-    text = content.decode("utf-8-sig")
-    if name.lower().endswith(".csv"):
-        rows: list[Any] = list(csv.DictReader(io.StringIO(text)))
-    elif name.lower().endswith(".jsonl"):
-        rows = [json.loads(line) for line in text.splitlines() if line.strip()]
-    else:
-        data = json.loads(text)
-        rows = data.get("items", []) if isinstance(data, dict) else data
-    return validate_rows(rows)
+    return validate_rows(read_rows(name, content, "items"))
 
 
 def validate_rows(rows: list[Any]) -> list[ServiceItemIn]:

@@ -16,9 +16,9 @@ from hotline.errors import Forbidden, NotFound
 from hotline.tickets import attachments, repository
 from hotline.tickets.attachments import AttachmentView
 from hotline.tickets.models import Ticket
+from hotline.uploads import read_limited
 
 router = APIRouter(prefix="/api/v1/tickets", tags=["tickets"])
-READ_CHUNK = 64 * 1024
 
 
 def _ensure_staff(user: CurrentUser) -> None:
@@ -33,16 +33,6 @@ async def _ticket(session: AsyncSession, ticket_id: int, user: CurrentUser) -> T
     return ticket
 
 
-async def _read_limited(upload: UploadFile, limit: int) -> bytes:
-    """The upload's bytes, reading at most one byte past the limit (so a huge file is refused early)."""
-    data = bytearray()
-    while chunk := await upload.read(READ_CHUNK):
-        data.extend(chunk)
-        if len(data) > limit:
-            break
-    return bytes(data)
-
-
 @router.post("/{ticket_id}/attachments", response_model=AttachmentView, status_code=201)
 async def upload(
     ticket_id: int, file: Annotated[UploadFile, File()], user: User, db: DB, settings: AppSettings
@@ -51,7 +41,7 @@ async def upload(
     _ensure_staff(user)
     if user.role == Role.AUDITOR:
         raise Forbidden("审计员只能查看", "auditors only read")
-    data = await _read_limited(file, settings.email_max_attachment_bytes)
+    data = await read_limited(file, settings.email_max_attachment_bytes)
     async with db.session() as session:
         ticket = await _ticket(session, ticket_id, user)
         attachment = await attachments.add(

@@ -1,0 +1,45 @@
+"""Rows of an uploaded table: a JSON list (or an object holding one), JSON lines, or CSV with a header row."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from typing import Any
+
+from hotline.errors import InvalidInput
+
+
+def read_rows(name: str, content: bytes, list_key: str) -> list[Any]:
+    """The file's rows by its extension; ``list_key`` names the list in a JSON object. Unreadable files are refused."""
+    try:
+        text = content.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InvalidInput("文件不是UTF-8编码", "the file is not UTF-8 text") from exc
+    lowered = name.lower()
+    if lowered.endswith(".csv"):
+        try:
+            return list(csv.DictReader(io.StringIO(text, newline="")))
+        except csv.Error as exc:
+            raise InvalidInput(f"CSV文件格式不正确：{exc}", f"the CSV file is malformed: {exc}") from exc
+    if lowered.endswith(".jsonl"):
+        rows = []
+        for number, line in enumerate(text.splitlines(), start=1):
+            if line.strip():
+                rows.append(_json(line, f"第{number}行", f"line {number}"))
+        return rows
+    data = _json(text, "文件", "the file")
+    found = data.get(list_key) if isinstance(data, dict) else data
+    if not isinstance(found, list):
+        raise InvalidInput(
+            f"JSON文件应为列表或含“{list_key}”列表的对象",
+            f'the JSON file must be a list or an object with "{list_key}"',
+        )
+    return found
+
+
+def _json(text: str, where_zh: str, where_en: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InvalidInput(f"{where_zh}不是有效的JSON：{exc.msg}", f"{where_en} is not valid JSON: {exc.msg}") from exc
