@@ -38,6 +38,7 @@ bench: $(VENV)/.test-deps
 	$(BIN)/python -m bench.sla_sweep
 	$(BIN)/python -m bench.suggest
 	$(BIN)/python -m bench.kb
+	$(BIN)/python -m bench.kb_import
 	$(BIN)/python -m bench.classifier
 
 lint: $(VENV)/.test-deps

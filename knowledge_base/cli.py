@@ -85,6 +85,50 @@ async def _import_items(file: Path | None) -> dict[str, int]:
         await db.dispose()
 
 
+@kb_app.command("import")
+def import_command(
+    file: Annotated[
+        Path,
+        typer.Option(exists=True, dir_okay=False, readable=True, help="CSV, JSON or JSON-lines table of entries."),
+    ],
+    publish: Annotated[
+        bool, typer.Option("--publish", help="Publish the entries at once instead of sending them to review.")
+    ] = False,
+) -> None:
+    """Import a knowledge base (question, answer, similar phrasings, category, unit, ...); the same file again
+    changes nothing, an edited one adds versions. Prints the counts as JSON."""
+    from hotline.errors import DomainError
+
+    try:
+        counts = asyncio.run(_import_entries(file, publish))
+    except DomainError as refused:
+        typer.echo(f"{refused.message_zh} / {refused.message_en}", err=True)
+        raise typer.Exit(2) from refused
+    typer.echo(json.dumps(counts, ensure_ascii=False))
+
+
+async def _import_entries(file: Path, publish: bool) -> dict[str, int]:
+    """Check the whole file, then store it in one transaction with an audit entry."""
+    from hotline.audit.service import record
+    from hotline.config import get_settings
+    from hotline.db import Database
+    from hotline.db_types import utcnow
+    from knowledge_base import imports
+
+    rows = imports.parse_file(file.name, file.read_bytes())
+    db = Database(get_settings().database_url)
+    try:
+        async with db.session() as session:
+            counts = await imports.import_entries(
+                session, rows, publish=publish, user_id=None, comment=f"批量导入：{file.name}"[:255], now=utcnow()
+            )
+            detail = {"file": file.name, "rows": len(rows), "publish": publish, **counts.as_dict()}
+            record(session, action="kb_entry.imported", actor_username="cli", object_type="kb_import", detail=detail)
+        return counts.as_dict()
+    finally:
+        await db.dispose()
+
+
 def _summary(engine: str, report: EvaluationReport) -> str:
     """Return a one-line human-readable summary of a report."""
     return (

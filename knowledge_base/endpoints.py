@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from datetime import timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from sqlalchemy import UnaryExpression, func
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
@@ -16,8 +17,9 @@ from hotline.db_types import utcnow
 from hotline.deps import DB, User, audit
 from hotline.errors import InvalidInput, NotFound
 from hotline.tickets import repository as tickets
-from knowledge_base import service
-from knowledge_base.deps import Editor, Index, Staff
+from hotline.uploads import read_limited
+from knowledge_base import imports, service
+from knowledge_base.deps import Editor, Index, Staff, Supervisor
 from knowledge_base.live_index import china_day, is_live
 from knowledge_base.models import ENTRY_STATUS_LABELS_ZH, EntryStatus, KbEntry, KbFeedback
 from knowledge_base.proposal_endpoints import router as proposals_router
@@ -28,6 +30,7 @@ from knowledge_base.schemas import (
     EntryView,
     FeedbackIn,
     FieldDiff,
+    ImportResult,
     RollbackIn,
     SearchItem,
     SearchResult,
@@ -40,6 +43,7 @@ from knowledge_base.snippets import snippet_html
 router = APIRouter(prefix="/api/v1/kb", tags=["knowledge base"])
 MAX_QUERY_LENGTH = 200
 MAX_LIMIT = 50
+MAX_IMPORT_BYTES = 20 * 2**20
 
 
 @router.get("/search", response_model=SearchResult)
@@ -135,6 +139,40 @@ async def create_entry(body: EntryContent, user: Editor, db: DB) -> EntryView:
     async with db.session() as session:
         entry = await service.create_entry(session, user=user, data=body, now=utcnow())
     return entry_view(entry)
+
+
+@router.post("/entries/import", response_model=ImportResult)
+async def import_entries(
+    file: Annotated[UploadFile, File(description="CSV, JSON or JSON-lines table of entries")],
+    request: Request,
+    user: Supervisor,
+    db: DB,
+    index: Index,
+    publish: Annotated[bool, Form(description="publish at once instead of sending to review")] = False,
+) -> ImportResult:
+    """Import a knowledge base (a center's FAQ table): the whole file or nothing; see docs/KNOWLEDGE_BASE.md."""
+    data = await read_limited(file, MAX_IMPORT_BYTES)
+    if len(data) > MAX_IMPORT_BYTES:
+        raise InvalidInput(
+            f"文件超过{MAX_IMPORT_BYTES // 2**20}MB", f"the file is over {MAX_IMPORT_BYTES // 2**20} MB", 413
+        )
+    name = file.filename or "entries.csv"
+    rows = await asyncio.to_thread(imports.parse_file, name, data)  # a large table takes CPU time to check
+    async with db.session() as session:
+        counts = await imports.import_entries(
+            session, rows, publish=publish, user_id=user.id, comment=f"批量导入：{name}"[:255], now=utcnow()
+        )
+        audit(
+            session,
+            request,
+            user,
+            action="kb_entry.imported",
+            object_type="kb_import",
+            object_id=None,
+            detail={"file": name, "rows": len(rows), "publish": publish, **counts.as_dict()},
+        )
+    index.mark_stale()
+    return ImportResult(**counts.as_dict())
 
 
 @router.get("/entries/{entry_id}", response_model=EntryView)

@@ -58,6 +58,7 @@ class KbEntry(SQLModel, table=True):
     source_url: str | None = Field(default=None, max_length=500)
     valid_from: date | None = None
     expires_on: date | None = None  # the last day the entry is valid
+    import_key: str | None = Field(default=None, max_length=128, unique=True, index=True)  # its id in the imported file
     status: str = Field(default=EntryStatus.DRAFT, max_length=16, index=True)
     version: int = Field(default=1)
     published_version: int | None = None
@@ -77,7 +78,7 @@ class KbEntryVersion(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     entry_id: int = Field(foreign_key="kb_entries.id", index=True)
     version: int
-    change: str = Field(max_length=16)  # created, edited, rolled_back, phrasing_added
+    change: str = Field(max_length=16)  # created, edited, rolled_back, phrasing_added, imported
     question: str = Field(max_length=500)
     similar_questions: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     answer: str = _text()

@@ -32,6 +32,16 @@ class FeedbackIn(BaseModel):
     ticket_id: int | None = None
 
 
+class ImportResult(BaseModel):
+    """What an import did (see knowledge_base.imports.ImportCounts)."""
+
+    created: int
+    updated: int
+    unchanged: int
+    retired: int
+    published: int
+
+
 class EntryContent(BaseModel):
     """What an owner unit writes: every field of an entry's content."""
 

@@ -165,6 +165,10 @@ class SearchIndex:
         self._feedback.pop(entry_id, None)
         return self._drop(entry_id)
 
+    def adopt_feedback(self, other: SearchIndex) -> None:
+        """Take over another index's feedback for the entries this one holds (when it replaces that index)."""
+        self._feedback = {entry_id: events for entry_id, events in other._feedback.items() if entry_id in self}
+
     def record_click(self, entry_id: EntryId, times: int = 1) -> None:
         """Note that an operator opened this entry from a result list."""
         self._add_feedback(entry_id, CLICK_WEIGHT * times)

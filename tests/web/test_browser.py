@@ -381,6 +381,38 @@ def test_a_supervisor_accepts_a_closed_consultations_proposal_as_a_draft_entry(
     expect(page.locator("#ke-state")).to_contain_text("草稿")
 
 
+def test_a_supervisor_imports_the_centers_faq_table_after_fixing_the_row_it_refused(
+    product: Product, browser: Browser, requests: Requests, tmp_path: Path
+) -> None:
+    key = uuid.uuid4().hex[:6]
+    table = tmp_path / "faq.csv"
+    rows = (
+        "编号,问题,相似问法,答案,责任单位\n"
+        f"{key}-1,新生儿医保怎么办理{key}？,新生儿参保|宝宝医保,出生后携带户口簿到社区办理。,市医保局\n"
+        f"{key}-2,燃气开户需要什么材料{key}？,,房产证和身份证。,没有这个单位\n"
+    )
+    table.write_text(rows, encoding="utf-8")
+    page = _page(browser, requests)
+    log_in(page, product, "supervisor1", "supervisor")
+    page.get_by_role("link", name="知识库维护").click()
+    page.get_by_text("批量导入").click()
+    importer = page.locator("#ki-form")
+    importer.get_by_label("文件（CSV、JSON 或 JSONL，UTF-8）").set_input_files(table)
+    importer.get_by_role("button", name="导入").click()
+    expect(page.locator("#ki-result")).to_contain_text("第2条的责任单位“没有这个单位”不存在（未导入任何条目）")
+    expect(page.locator("#kn-rows tr", has_text=f"新生儿医保怎么办理{key}")).to_have_count(0)
+
+    table.write_text(rows.replace("没有这个单位", "市住建局"), encoding="utf-8")
+    importer.get_by_label("文件（CSV、JSON 或 JSONL，UTF-8）").set_input_files(table)
+    importer.get_by_role("button", name="导入").click()
+    expect(page.locator("#ki-result")).to_contain_text("新增 2 条")
+    expect(page.locator("#ki-result")).to_contain_text("待审核")
+    page.locator("#kn-rows tr", has_text=f"新生儿医保怎么办理{key}").click()
+    expect(page.locator("#ke-state")).to_contain_text("待审核")
+    expect(page.locator("#ke-form").get_by_label("相似问法（每行一个）")).to_have_value("新生儿参保\n宝宝医保")
+    expect(page.locator("#ke-versions li").first).to_contain_text("批量导入")
+
+
 def test_a_unit_returns_an_order_with_a_reason_code_and_the_dispatcher_agrees(
     product: Product, browser: Browser, requests: Requests
 ) -> None:

@@ -91,13 +91,23 @@
         el("strong", {}, e.label || e.type), e.reason ? "：" + e.reason : "")));
   }
 
+  // POST a form with files; the refusal's Chinese message, or the fallback, on failure.
+  async function postForm(url, body, fallback) {
+    let response;
+    try {
+      response = await fetch(url, { method: "POST", credentials: "same-origin", body: body });
+    } catch (err) {
+      throw new ApiError(0, "网络连接失败，请稍后重试");
+    }
+    const data = await response.json().catch(() => null);
+    if (!response.ok) throw new ApiError(response.status, (data && data.message_zh) || fallback);
+    return data;
+  }
+
   async function upload(ticketId, file) {
     const body = new FormData();
     body.append("file", file, file.name);
-    const response = await fetch("/api/v1/tickets/" + ticketId + "/attachments", { method: "POST", credentials: "same-origin", body: body });
-    const data = await response.json().catch(() => null);
-    if (!response.ok) throw new ApiError(response.status, (data && data.message_zh) || "附件上传失败");
-    return data;
+    return postForm("/api/v1/tickets/" + ticketId + "/attachments", body, "附件上传失败");
   }
 
   // The files of an order as download links (empty when there are none or they cannot be read).
@@ -135,5 +145,5 @@
     connect(false);
   }
 
-  window.Hotline = { api, upload, files, el, time, toast, debounce, deadlineClass, live, LEVEL_LABELS, EVENT_LABELS, history, ApiError };
+  window.Hotline = { api, postForm, upload, files, el, time, toast, debounce, deadlineClass, live, LEVEL_LABELS, EVENT_LABELS, history, ApiError };
 })();

@@ -9,7 +9,7 @@
   const supervisor = role === "supervisor";
   const form = $("ke-form");
   const DONE = { submit: "已提交审核", publish: "已发布", "send-back": "已退回修改", retire: "已下线" };
-  const CHANGES = { created: "新建", edited: "修改", rolled_back: "回滚", phrasing_added: "增加相似问法" };
+  const CHANGES = { created: "新建", edited: "修改", rolled_back: "回滚", phrasing_added: "增加相似问法", imported: "批量导入" };
   const FIELDS = {
     question: "问题", similar_questions: "相似问法", answer: "答复", category_id: "分类", owner_unit_id: "责任单位",
     source_document: "政策依据", source_url: "政策原文链接", valid_from: "生效日期", expires_on: "失效日期",
@@ -207,6 +207,30 @@
     if (me.unit_id) form.elements.owner_unit_id.value = me.unit_id; // a unit writes its own entries
     form.elements.question.focus();
   });
+
+  // Supervisors import a whole table of entries: all of it or, on the first bad row, none of it.
+  if ($("ki-form")) {
+    $("ki-form").addEventListener("submit", async (e) => {
+      e.preventDefault();
+      const result = $("ki-result");
+      const button = e.target.querySelector("button[type=submit]");
+      button.disabled = true;
+      result.className = "";
+      result.textContent = "正在导入…";
+      try {
+        const counts = await H.postForm("/api/v1/kb/entries/import", new FormData(e.target), "导入失败");
+        result.textContent = "导入完成：新增 " + counts.created + " 条，更新 " + counts.updated + " 条，未变 " +
+          counts.unchanged + " 条" + (counts.retired ? "，已下线未改 " + counts.retired + " 条" : "") +
+          (counts.published ? "，发布 " + counts.published + " 条" : "，新增和更新的条目待审核") + "。";
+        loadList();
+      } catch (err) {
+        result.className = "error";
+        result.textContent = err.message + (err.status >= 400 && err.status < 500 ? "（未导入任何条目）" : "");
+      } finally {
+        button.disabled = false;
+      }
+    });
+  }
 
   $("kn-filter").addEventListener("submit", (e) => { e.preventDefault(); loadList(); });
   $("kn-status").addEventListener("change", loadList);
