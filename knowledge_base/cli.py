@@ -89,7 +89,9 @@ async def _import_items(file: Path | None) -> dict[str, int]:
 def import_command(
     file: Annotated[
         Path,
-        typer.Option(exists=True, dir_okay=False, readable=True, help="CSV, JSON or JSON-lines table of entries."),
+        typer.Option(
+            exists=True, dir_okay=False, readable=True, help="Excel (.xlsx), CSV, JSON or JSON-lines table of entries."
+        ),
     ],
     publish: Annotated[
         bool, typer.Option("--publish", help="Publish the entries at once instead of sending them to review.")

@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 import time
 from datetime import timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, File, Form, Query, Request, UploadFile
+from fastapi import APIRouter, File, Form, Query, Request, Response, UploadFile
 from sqlalchemy import UnaryExpression, func
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
@@ -18,7 +18,7 @@ from hotline.deps import DB, User, audit
 from hotline.errors import InvalidInput, NotFound
 from hotline.tickets import repository as tickets
 from hotline.uploads import read_limited
-from knowledge_base import imports, service
+from knowledge_base import exports, imports, service
 from knowledge_base.deps import Editor, Index, Staff, Supervisor
 from knowledge_base.live_index import china_day, is_live
 from knowledge_base.models import ENTRY_STATUS_LABELS_ZH, EntryStatus, KbEntry, KbFeedback
@@ -141,9 +141,27 @@ async def create_entry(body: EntryContent, user: Editor, db: DB) -> EntryView:
     return entry_view(entry)
 
 
+@router.get("/entries/export", response_class=Response)
+async def export_entries(
+    _: Staff,
+    db: DB,
+    format: Annotated[Literal["xlsx", "csv"], Query(description="Excel workbook or CSV (UTF-8 with BOM)")] = "xlsx",
+    status: Annotated[EntryStatus | None, Query(description="only entries in this state; all without it")] = None,
+) -> Response:
+    """The entries as a table in the import's columns (to share, or to edit and import again)."""
+    async with db.read_session() as session:
+        rows = await exports.entry_rows(session, status)
+    if format == "csv":
+        content, media_type = exports.as_csv(rows), "text/csv; charset=utf-8"
+    else:
+        content, media_type = await asyncio.to_thread(exports.as_workbook, rows), exports.WORKBOOK_MEDIA_TYPE
+    name = f"knowledge-base-{status or 'all'}-{china_day(utcnow()).isoformat()}.{format}"
+    return Response(content, media_type=media_type, headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
 @router.post("/entries/import", response_model=ImportResult)
 async def import_entries(
-    file: Annotated[UploadFile, File(description="CSV, JSON or JSON-lines table of entries")],
+    file: Annotated[UploadFile, File(description="Excel (.xlsx), CSV, JSON or JSON-lines table of entries")],
     request: Request,
     user: Supervisor,
     db: DB,

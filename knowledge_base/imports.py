@@ -1,6 +1,6 @@
 """Importing an existing knowledge base (a center's FAQ table) in one go.
 
-A file (CSV, JSON or JSON lines; English or Chinese column names) is checked whole before anything is written:
+A file (Excel, CSV, JSON or JSON lines; English or Chinese column names) is checked whole before anything is written:
 a bad row, a unit or category that does not exist, or two rows for one entry refuse the file, naming the row.
 Rows are matched to entries by their key (the id in the source system), or, without a key, by the identical
 question, so importing the same file again changes nothing and an edited file adds a version to the entries it
@@ -63,7 +63,11 @@ class EntryRow(BaseModel):
         """A spreadsheet's empty cell means "not given"; ids may be numbers."""
         if not isinstance(row, dict):
             return row
-        cleaned = {name: value for name, value in row.items() if not (isinstance(value, str) and not value.strip())}
+        cleaned = {
+            name: value
+            for name, value in row.items()
+            if value is not None and not (isinstance(value, str) and not value.strip())
+        }
         for name in ("key", "id", "编号"):
             if isinstance(cleaned.get(name), int | float):
                 cleaned[name] = str(cleaned[name])
@@ -107,7 +111,8 @@ class ImportCounts:
 
 
 def parse_file(name: str, content: bytes) -> list[EntryRow]:
-    """The rows of a JSON (a list, or {"entries": [...]}), JSON-lines or CSV file; any bad row refuses the file."""
+    """The rows of an Excel, CSV, JSON (a list, or {"entries": [...]}) or JSON-lines file; any bad row refuses the
+    file."""
     return validate_rows(read_rows(name, content, "entries"))
 
 

@@ -72,10 +72,11 @@ class _Sanitizer(HTMLParser):
 def sanitize(answer: str) -> str:
     """Return the answer as safe HTML: whitelisted tags kept, anything else escaped or dropped.
 
-    Plain text (no tags) keeps its line breaks as <br>.
+    Plain text (no tags) keeps its line breaks as <br>. Sanitising is idempotent: a sanitised answer (an exported
+    one, say) comes back unchanged, its character references not escaped twice.
     """
     if "<" not in answer:
-        return html.escape(answer.strip(), quote=False).replace("\n", "<br>")
+        return html.escape(html.unescape(answer.strip()), quote=False).replace("\n", "<br>")
     parser = _Sanitizer()
     parser.feed(answer)
     parser.close()

@@ -1,17 +1,24 @@
-"""Rows of an uploaded table: a JSON list (or an object holding one), JSON lines, or CSV with a header row."""
+"""Rows of an uploaded table: an Excel workbook's first sheet or a CSV file with a header row, a JSON list (or an
+object holding one), or JSON lines."""
 
 from __future__ import annotations
 
 import csv
 import io
 import json
+import zipfile
+from datetime import datetime, time
 from typing import Any
+
+from openpyxl import load_workbook
 
 from hotline.errors import InvalidInput
 
 
 def read_rows(name: str, content: bytes, list_key: str) -> list[Any]:
     """The file's rows by its extension; ``list_key`` names the list in a JSON object. Unreadable files are refused."""
+    if name.lower().endswith(".xlsx"):
+        return _workbook_rows(content)
     try:
         text = content.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -43,3 +50,28 @@ def _json(text: str, where_zh: str, where_en: str) -> Any:
         return json.loads(text)
     except json.JSONDecodeError as exc:
         raise InvalidInput(f"{where_zh}不是有效的JSON：{exc.msg}", f"{where_en} is not valid JSON: {exc.msg}") from exc
+
+
+def _workbook_rows(content: bytes) -> list[dict[str, Any]]:
+    """The first sheet's rows under its header row; empty rows skipped, dates as dates."""
+    try:
+        workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
+        raise InvalidInput("不是有效的Excel（.xlsx）文件", "the file is not a readable .xlsx workbook") from exc
+    try:
+        cells = workbook.worksheets[0].iter_rows(values_only=True)
+        header = [str(value).strip() if value is not None else "" for value in next(cells, ())]
+        rows = []
+        for values in cells:
+            if any(value not in (None, "") for value in values):
+                rows.append({name: _cell(value) for name, value in zip(header, values, strict=False) if name})
+        return rows
+    finally:
+        workbook.close()
+
+
+def _cell(value: Any) -> Any:
+    """A date typed in Excel arrives as a midnight datetime: the date is meant."""
+    if isinstance(value, datetime) and value.time() == time(0):
+        return value.date()
+    return value

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import codecs
+import io
 import json
+from datetime import date, datetime
 from pathlib import Path
 
 import httpx
 import pytest
+from openpyxl import Workbook, load_workbook
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
@@ -181,3 +185,63 @@ async def test_the_command_line_imports_a_file_and_refuses_a_bad_one(
     async with db.read_session() as session:
         statuses = (await session.execute(select(KbEntry.status))).scalars().all()
     assert statuses == ["published", "published"]
+
+
+async def test_an_exported_table_imports_again_unchanged_and_an_edited_one_adds_a_version(
+    app_client: httpx.AsyncClient, db: Database, staff: dict, city: City
+) -> None:
+    supervisor = await login(app_client, "supervisor1")
+    written = CSV.replace("携带身份证到公积金中心办理。", '"携带身份证\n到公积金中心办理。"').replace(
+        "到户籍所在地派出所办理。", "身份证&户口簿，到派出所办理。"
+    )
+    imported = await app_client.post(
+        "/api/v1/kb/entries/import", headers=supervisor, files=upload(written), data={"publish": "true"}
+    )
+    assert imported.json()["created"] == 2
+    department = await login(app_client, "dept_zhujian1")
+    tables = {}
+    for format in ("xlsx", "csv"):
+        exported = await app_client.get(
+            "/api/v1/kb/entries/export", headers=department, params={"format": format, "status": "published"}
+        )
+        assert exported.status_code == 200, exported.text
+        assert f'.{format}"' in exported.headers["content-disposition"]
+        tables[format] = exported.content
+        again = await app_client.post(
+            "/api/v1/kb/entries/import", headers=supervisor, files={"file": (f"kb.{format}", exported.content, "")}
+        )
+        assert again.json() == {"created": 0, "updated": 0, "unchanged": 2, "retired": 0, "published": 0}, format
+    assert tables["csv"].startswith(codecs.BOM_UTF8)  # Excel opens the Chinese text as it is
+
+    book = load_workbook(io.BytesIO(tables["xlsx"]))
+    sheet = book.active
+    assert sheet is not None
+    header = [cell.value for cell in sheet[1]]
+    rows = {row[header.index("问题")].value: row for row in sheet.iter_rows(min_row=2)}
+    assert rows["住房公积金怎么提取？"][header.index("相似问法")].value == "公积金提取流程\n怎样取公积金"
+    assert rows["居住证在哪里办？"][header.index("责任单位")].value == "gongan"
+    rows["居住证在哪里办？"][header.index("答案")].value = "到居住地派出所或网上办理。"
+    edited = io.BytesIO()
+    book.save(edited)
+    result = await app_client.post(
+        "/api/v1/kb/entries/import", headers=supervisor, files={"file": ("kb.xlsx", edited.getvalue(), "")}
+    )
+    assert result.json() == {"created": 0, "updated": 1, "unchanged": 1, "retired": 0, "published": 0}
+
+
+def test_a_workbook_with_typed_dates_and_numeric_ids_reads_like_text() -> None:
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(["编号", "问题", "答案", "生效日期", "相似问法"])
+    sheet.append([17, "老旧小区加装电梯怎么申请？", "向街道提出申请。", datetime(2026, 3, 1), None])
+    sheet.append([None, None, None, None, None])  # an empty row in the middle of the sheet
+    sheet.append(["A-2", "电梯补贴多少钱？", "每台20万元。", None, "加装电梯补贴"])
+    content = io.BytesIO()
+    book.save(content)
+    first, second = parse_file("faq.xlsx", content.getvalue())
+    assert (first.key, first.valid_from, first.similar_questions) == ("17", date(2026, 3, 1), [])
+    assert (second.key, second.valid_from, second.similar_questions) == ("A-2", None, ["加装电梯补贴"])
+    with pytest.raises(InvalidInput) as refused:
+        parse_file("faq.xlsx", b"not a workbook")
+    assert "Excel" in refused.value.message_zh

@@ -4,6 +4,7 @@ administration screens. Every request the browser makes must stay on the product
 
 from __future__ import annotations
 
+import io
 import re
 import time
 import uuid
@@ -12,6 +13,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
+from openpyxl import load_workbook
 from playwright.sync_api import Browser, Page, Playwright, WebSocketRoute, expect, sync_playwright
 
 from hotline.timefmt import CHINA_TZ as CHINA
@@ -395,15 +397,15 @@ def test_a_supervisor_imports_the_centers_faq_table_after_fixing_the_row_it_refu
     page = _page(browser, requests)
     log_in(page, product, "supervisor1", "supervisor")
     page.get_by_role("link", name="知识库维护").click()
-    page.get_by_text("批量导入").click()
+    page.get_by_text("批量导入", exact=True).click()
     importer = page.locator("#ki-form")
-    importer.get_by_label("文件（CSV、JSON 或 JSONL，UTF-8）").set_input_files(table)
+    importer.get_by_label("文件（Excel、CSV、JSON 或 JSONL）").set_input_files(table)
     importer.get_by_role("button", name="导入").click()
     expect(page.locator("#ki-result")).to_contain_text("第2条的责任单位“没有这个单位”不存在（未导入任何条目）")
     expect(page.locator("#kn-rows tr", has_text=f"新生儿医保怎么办理{key}")).to_have_count(0)
 
     table.write_text(rows.replace("没有这个单位", "市住建局"), encoding="utf-8")
-    importer.get_by_label("文件（CSV、JSON 或 JSONL，UTF-8）").set_input_files(table)
+    importer.get_by_label("文件（Excel、CSV、JSON 或 JSONL）").set_input_files(table)
     importer.get_by_role("button", name="导入").click()
     expect(page.locator("#ki-result")).to_contain_text("新增 2 条")
     expect(page.locator("#ki-result")).to_contain_text("待审核")
@@ -411,6 +413,14 @@ def test_a_supervisor_imports_the_centers_faq_table_after_fixing_the_row_it_refu
     expect(page.locator("#ke-state")).to_contain_text("待审核")
     expect(page.locator("#ke-form").get_by_label("相似问法（每行一个）")).to_have_value("新生儿参保\n宝宝医保")
     expect(page.locator("#ke-versions li").first).to_contain_text("批量导入")
+
+    page.get_by_label("状态").select_option(label="待审核")
+    with page.expect_download() as download:
+        page.locator("#kn-export").get_by_role("link", name="Excel").click()
+    assert download.value.suggested_filename.endswith(".xlsx")
+    sheet = load_workbook(io.BytesIO(download.value.path().read_bytes()), read_only=True).worksheets[0]
+    questions = [row[1] for row in sheet.iter_rows(min_row=2, values_only=True)]
+    assert f"新生儿医保怎么办理{key}？" in questions  # the table the import reads, to edit and import again
 
 
 def test_a_unit_returns_an_order_with_a_reason_code_and_the_dispatcher_agrees(

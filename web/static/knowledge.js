@@ -22,9 +22,19 @@
     $("ke-error").hidden = !message;
   }
 
+  // The export links follow the state filter (all entries for "about to expire").
+  function exportLinks(status) {
+    for (const format of ["xlsx", "csv"]) {
+      const params = new URLSearchParams({ format: format });
+      if (status && status !== "expiring") params.set("status", status);
+      $("kn-export-" + format).href = "/api/v1/kb/entries/export?" + params.toString();
+    }
+  }
+
   async function loadList() {
     const params = new URLSearchParams({ limit: 100 });
     const status = $("kn-status").value;
+    exportLinks(status);
     if (status === "expiring") params.set("expiring_within_days", EXPIRING_DAYS); // soonest first, to renew in time
     else if (status) params.set("status", status);
     if ($("kn-q").value.trim()) params.set("q", $("kn-q").value.trim());
