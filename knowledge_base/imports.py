@@ -1,11 +1,11 @@
 """Importing an existing knowledge base (a center's FAQ table) in one go.
 
-A file (Excel, CSV, JSON or JSON lines; English or Chinese column names) is checked whole before anything is written:
-a bad row, a unit or category that does not exist, or two rows for one entry refuse the file, naming the row.
-Rows are matched to entries by their key (the id in the source system), or, without a key, by the identical
-question, so importing the same file again changes nothing and an edited file adds a version to the entries it
-changed. Imported entries go to review (待审核) for a supervisor to publish, or are published at once when the
-importer says so. Retired entries stay retired.
+A file (Excel, CSV, JSON or JSON lines; English or Chinese column names) is checked whole before anything is
+written: a bad row, a unit or category that does not exist, or two rows for one entry refuse the file, naming the
+row. Rows are matched to entries by their key (the id in the source system), or by the identical question (an
+entry without a key yet takes the row's key), so importing the same file again changes nothing and an edited file
+adds a version to the entries it changed. Imported entries go to review (待审核) for a supervisor to publish, or
+are published at once when the importer says so. Retired entries stay retired.
 """
 
 from __future__ import annotations
@@ -161,12 +161,18 @@ async def import_entries(
     """
     contents = await _resolved(session, rows)
     by_key = await _existing(session, col(KbEntry.import_key), [row.key for row in rows if row.key])
-    by_question = await _existing(session, col(KbEntry.question), [row.question for row in rows if not row.key])
+    by_question = await _existing(
+        session, col(KbEntry.question), [row.question for row in rows if not row.key or row.key not in by_key]
+    )
     counts = ImportCounts()
     new_entries: list[dict[str, Any]] = []
     versions: list[dict[str, Any]] = []
     for row, content in zip(rows, contents, strict=True):
-        entry = by_key.get(row.key) if row.key else by_question.get(row.question)
+        entry = by_key.get(row.key) if row.key else None
+        if entry is None and (found := by_question.get(row.question)) is not None:
+            if row.key and found.import_key is None:
+                found.import_key = row.key  # an entry written by hand gets the key its row now gives it
+            entry = found if not row.key or found.import_key == row.key else None
         if entry is None:
             new_entries.append(
                 {**content, **_settled(1, publish, user_id, now), "import_key": row.key, "version": 1}

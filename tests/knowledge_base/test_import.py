@@ -24,7 +24,7 @@ from knowledge_base.cli import kb_app
 from knowledge_base.imports import parse_file
 from knowledge_base.models import KbEntry
 from tests.conftest import City, login
-from tests.knowledge_base.helpers import search
+from tests.knowledge_base.helpers import publish_entry, search
 
 CSV = """编号,问题,相似问法,答案,责任单位,生效日期,失效日期
 FAQ-1,住房公积金怎么提取？,公积金提取流程|怎样取公积金,携带身份证到公积金中心办理。,市住房公积金管理中心,2026-01-01,
@@ -245,3 +245,22 @@ def test_a_workbook_with_typed_dates_and_numeric_ids_reads_like_text() -> None:
     with pytest.raises(InvalidInput) as refused:
         parse_file("faq.xlsx", b"not a workbook")
     assert "Excel" in refused.value.message_zh
+
+
+async def test_an_entry_written_by_hand_takes_the_key_of_the_row_with_its_question(
+    app_client: httpx.AsyncClient, db: Database, staff: dict, city: City
+) -> None:
+    supervisor = await login(app_client, "supervisor1")
+    author = await login(app_client, "dept_zhujian1")
+    written = await publish_entry(
+        app_client, author, supervisor, question="住房公积金怎么提取？", answer="到中心办理。"
+    )
+    result = await app_client.post("/api/v1/kb/entries/import", headers=supervisor, files=upload(CSV))
+    assert result.json() == {"created": 1, "updated": 1, "unchanged": 0, "retired": 0, "published": 0}
+    async with db.read_session() as session:
+        keys = dict((await session.execute(select(KbEntry.question, KbEntry.import_key))).all())
+    assert keys == {"住房公积金怎么提取？": "FAQ-1", "居住证在哪里办？": "FAQ-2"}
+    versions = (await app_client.get(f"/api/v1/kb/entries/{written['id']}/versions", headers=supervisor)).json()
+    assert [v["change"] for v in versions] == ["imported", "created"]
+    again = await app_client.post("/api/v1/kb/entries/import", headers=supervisor, files=upload(CSV))
+    assert again.json()["unchanged"] == 2
