@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Alignment, Font
 from openpyxl.worksheet.worksheet import Worksheet
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -69,8 +70,8 @@ def as_workbook(rows: Sequence[Sequence[Any]]) -> bytes:
     sheet.append(list(COLUMNS))
     for cell in sheet[1]:
         cell.font = Font(bold=True)
-    for row in rows:
-        sheet.append(list(row))
+    for row in rows:  # a workbook cannot hold control characters (a pasted text may carry some): they are dropped
+        sheet.append([ILLEGAL_CHARACTERS_RE.sub("", value) if isinstance(value, str) else value for value in row])
     wrapped = Alignment(wrap_text=True, vertical="top")
     for letter, width in zip("ABCDEFGHIJ", WIDTHS, strict=True):
         sheet.column_dimensions[letter].width = width

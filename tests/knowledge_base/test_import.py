@@ -264,3 +264,17 @@ async def test_an_entry_written_by_hand_takes_the_key_of_the_row_with_its_questi
     assert [v["change"] for v in versions] == ["imported", "created"]
     again = await app_client.post("/api/v1/kb/entries/import", headers=supervisor, files=upload(CSV))
     assert again.json()["unchanged"] == 2
+
+
+async def test_an_entry_with_control_characters_still_exports(
+    app_client: httpx.AsyncClient, staff: dict, city: City
+) -> None:
+    supervisor = await login(app_client, "supervisor1")
+    await publish_entry(
+        app_client, supervisor, supervisor, question="复制来的问题\x1b？", answer="答案里有响铃\x07字符"
+    )
+    exported = await app_client.get("/api/v1/kb/entries/export", headers=supervisor)
+    assert exported.status_code == 200
+    sheet = load_workbook(io.BytesIO(exported.content)).active
+    assert sheet is not None
+    assert [cell.value for cell in sheet[2]][1:4] == ["复制来的问题？", None, "答案里有响铃字符"]
