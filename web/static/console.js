@@ -32,7 +32,12 @@
     return li;
   }
 
+  // What the socket reported while a reload was on its way: its answer may predate these, so they are applied
+  // again on top of it (a message arriving just as the console connects would otherwise vanish from the queue).
+  let duringReload = null;
+
   function show(message) {
+    if (duringReload) duringReload.push(() => show(message));
     if (queue.querySelector('[data-message-id="' + message.message_id + '"]')) return;
     const empty = queue.querySelector(".empty");
     if (empty) empty.remove();
@@ -53,19 +58,25 @@
 
   // An order taken out of the queue (dispatched, answered, merged) leaves it, on every console.
   function taken(ticketId) {
+    if (duringReload) duringReload.push(() => taken(ticketId));
     for (const li of queue.querySelectorAll('li[data-ticket-id="' + ticketId + '"]')) li.remove();
     counted();
   }
 
   async function reload() {
+    const reported = [];
+    duringReload = reported;
     let items;
     try {
       items = await Hotline.api("GET", "/api/v1/console/queue");
     } catch (err) {
       return; // the next reconnect or event tries again
+    } finally {
+      if (duringReload === reported) duringReload = null;
     }
     queue.replaceChildren();
     for (const message of items.reverse()) show(message);
+    for (const replay of reported) replay(); // in the order they came
     counted();
   }
 
