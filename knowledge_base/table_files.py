@@ -6,7 +6,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import zipfile
 from datetime import datetime, time
 from typing import Any
 
@@ -56,18 +55,18 @@ def _workbook_rows(content: bytes) -> list[dict[str, Any]]:
     """The first sheet's rows under its header row; empty rows skipped, dates as dates."""
     try:
         workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
+        try:
+            cells = workbook.worksheets[0].iter_rows(values_only=True)
+            header = [str(value).strip() if value is not None else "" for value in next(cells, ())]
+            return [
+                {name: _cell(value) for name, value in zip(header, values, strict=False) if name}
+                for values in cells
+                if any(value not in (None, "") for value in values)
+            ]
+        finally:
+            workbook.close()
+    except Exception as exc:  # whatever breaks in reading an uploaded file, it is not a workbook we can read
         raise InvalidInput("不是有效的Excel（.xlsx）文件", "the file is not a readable .xlsx workbook") from exc
-    try:
-        cells = workbook.worksheets[0].iter_rows(values_only=True)
-        header = [str(value).strip() if value is not None else "" for value in next(cells, ())]
-        rows = []
-        for values in cells:
-            if any(value not in (None, "") for value in values):
-                rows.append({name: _cell(value) for name, value in zip(header, values, strict=False) if name})
-        return rows
-    finally:
-        workbook.close()
 
 
 def _cell(value: Any) -> Any:
