@@ -115,6 +115,7 @@ class ClassifyIn(BaseModel):
     category_id: int | None = None
     request_type: RequestType | None = None
     urgency: Urgency | None = None
+    territory_unit_id: int | None = Field(default=None, description="the district, street or community (属地)")
 
 
 class RuleIn(BaseModel):

@@ -20,6 +20,7 @@ from hotline.tickets.models import RequestType, Ticket
 from hotline.tickets.service import actor_of
 from hotline.units.models import Unit, UnitKind
 from hotline.units.repository import units_by_id
+from hotline.units.service import get_territory
 from routing import repository
 from routing.models import ClassificationExample, DispatchRule, DispatchRuleVersion, TicketSuggestion, scope_key
 from routing.schemas import ClassifyIn, RuleIn, RuleUpdate, Suggestion
@@ -169,9 +170,14 @@ async def classify(
     proposed: dict[str, Any],
     now: datetime,
 ) -> Ticket:
-    """Set an order's category, type and/or urgency, record it in the history and keep it as a labelled example."""
-    if data.category_id is None and data.request_type is None and data.urgency is None:
-        raise InvalidInput("请至少选择类别、诉求类型或紧急程度之一", "give a category, a request type or an urgency")
+    """Set an order's category, type, urgency and/or territory, record it in the history and keep it as a
+    labelled example."""
+    if not data.model_dump(exclude_none=True):
+        raise InvalidInput(
+            "请至少选择类别、诉求类型、紧急程度或属地之一", "give a category, a request type, an urgency or a territory"
+        )
+    if data.territory_unit_id is not None:
+        await get_territory(session, data.territory_unit_id)
     ticket = await tickets.get_visible(session, ticket_id=ticket_id, user=user, lock=True)
     if ticket is None:
         raise NotFound("工单不存在或无权查看", f"order {ticket_id} not found")
@@ -183,9 +189,10 @@ async def classify(
         ("category_id", data.category_id),
         ("request_type", data.request_type),
         ("urgency", data.urgency),
+        ("territory_unit_id", data.territory_unit_id),
     ):
         if value is not None and getattr(ticket, field) != value:
-            changed[field] = [getattr(ticket, field), str(value) if field != "category_id" else value]
+            changed[field] = [getattr(ticket, field), value if isinstance(value, int) else str(value)]
             setattr(ticket, field, value)
     if ticket.request_type == RequestType.REPORT:
         ticket.confidential = True  # a report's identity never reaches departments

@@ -14,6 +14,7 @@ from hotline.tickets.lifecycle import Status
 from hotline.tickets.models import Ticket, TicketEvent
 from hotline.timefmt import CHINA_TZ
 from hotline.units.models import Unit
+from routing.models import TicketSuggestion
 
 OPEN_STATUSES = (
     Status.REGISTERED,
@@ -35,6 +36,17 @@ def _local_day(session: AsyncSession) -> ColumnElement[Any]:
     if session.get_bind().dialect.name == "postgresql":
         return func.date(func.timezone("Asia/Shanghai", created))
     return func.date(created, "+8 hours")
+
+
+def order_place() -> ColumnElement[Any]:
+    """Where an order lies: its territory (属地), else where routing located it from its text, else its lead
+    unit (whose district is the place for a district, street or community)."""
+    located = (
+        select(TicketSuggestion.territory_unit_id)
+        .where(col(TicketSuggestion.ticket_id) == col(Ticket.id))
+        .scalar_subquery()
+    )
+    return func.coalesce(col(Ticket.territory_unit_id), located, col(Ticket.lead_unit_id))
 
 
 async def daily_counts(session: AsyncSession, *, dimension: Any, first: date, last: date) -> list[tuple[Any, Any, int]]:

@@ -24,7 +24,10 @@ class Volumes(BaseModel):
     by_channel: list[Series]
     by_category: list[Series] = Field(description="top-level categories, largest first")
     by_territory: list[Series] = Field(
-        description="districts and counties (of the order's territory, else of its lead unit), largest first"
+        description=(
+            "districts and counties (of the order's territory, else of the place routing located in its text, "
+            "else of its lead unit), largest first"
+        )
     )
 
 

@@ -6,7 +6,6 @@ from collections import defaultdict
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -81,7 +80,7 @@ async def volumes(session: AsyncSession, *, first: date, last: date) -> Volumes:
     for name, column, key in (
         ("channel", col(Ticket.channel), channel_key),
         ("category", col(Ticket.category_id), category_key),
-        ("territory", func.coalesce(col(Ticket.territory_unit_id), col(Ticket.lead_unit_id)), territory_key),
+        ("territory", repository.order_place(), territory_key),
     ):
         rows = await repository.daily_counts(session, dimension=column, first=first, last=last)
         result[name] = _series([(_day(day), key(value), n) for day, value, n in rows], days)

@@ -28,6 +28,7 @@ class TicketCreate(BaseModel):
     request_type: RequestType = RequestType.CONSULTATION
     urgency: Urgency = Urgency.GENERAL
     category_id: int | None = None
+    territory_unit_id: int | None = Field(default=None, description="the district, street or community (属地)")
     confidential: bool = False
 
     @field_validator("content")
@@ -164,6 +165,7 @@ class TicketDetail(TicketSummary):
     content: str
     address: str | None
     territory_unit_id: int | None
+    territory_name: str | None
     citizen: CitizenView | None
     accept_due_at: LocalDateTime | None
     dispatched_at: LocalDateTime | None

@@ -27,6 +27,7 @@ from hotline.tickets.lifecycle import OPEN_STATUSES, Action, Actor, Status, Tick
 from hotline.tickets.models import RequestType, Ticket, TicketAssignment
 from hotline.tickets.schemas import TicketCreate
 from hotline.timefmt import to_local
+from hotline.units import service as unit_service
 from hotline.units.models import Unit
 from hotline.units.repository import units_by_id
 from knowledge_base.platform import results as platform_results
@@ -89,6 +90,8 @@ async def register_ticket(
     """
     if data.category_id is not None and await session.get(Category, data.category_id) is None:
         raise NotFound("分类不存在", f"category {data.category_id} not found")
+    if data.territory_unit_id is not None:
+        await unit_service.get_territory(session, data.territory_unit_id)
     if citizen_id is None and data.citizen_phone:
         citizen = await citizens.identify(
             session, kind=IdentityKind.PHONE, value=data.citizen_phone, name=data.citizen_name
@@ -101,6 +104,7 @@ async def register_ticket(
         "request_type": data.request_type,
         "urgency": data.urgency,
         "category_id": data.category_id,
+        "territory_unit_id": data.territory_unit_id,
         "address": data.address,
         "title": data.title or make_title(data.content),
         "content": data.content,

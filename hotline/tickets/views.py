@@ -96,7 +96,9 @@ async def detail(session: AsyncSession, ticket: Ticket, user: CurrentUser, now: 
     """The whole order as this user may see it: contacts, history, units and what they can do next."""
     assert ticket.id is not None
     all_assignments = await repository.assignments(session, ticket_id=ticket.id, active_only=False)
-    units = await units_by_id(session, [a.unit_id for a in all_assignments] + [ticket.lead_unit_id])
+    units = await units_by_id(
+        session, [a.unit_id for a in all_assignments] + [ticket.lead_unit_id, ticket.territory_unit_id]
+    )
     history = await repository.events(session, ticket_id=ticket.id)
     facts = facts_from(ticket, all_assignments, units)
     return TicketDetail(
@@ -104,6 +106,7 @@ async def detail(session: AsyncSession, ticket: Ticket, user: CurrentUser, now: 
         content=ticket.content,
         address=ticket.address,
         territory_unit_id=ticket.territory_unit_id,
+        territory_name=territory.name if (territory := units.get(ticket.territory_unit_id or 0)) else None,
         citizen=await _citizen_for(session, ticket, user),
         accept_due_at=ticket.accept_due_at,
         dispatched_at=ticket.dispatched_at,

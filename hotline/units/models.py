@@ -17,6 +17,10 @@ class UnitKind(StrEnum):
     UTILITY = "utility"
 
 
+# The kinds of unit an order can lie in (属地): the places, as against the bureaus and companies.
+TERRITORY_KINDS = frozenset({UnitKind.DISTRICT, UnitKind.STREET, UnitKind.COMMUNITY})
+
+
 class Unit(SQLModel, table=True):
     """A handling unit; ``path`` (``/1/7/42/``) makes "this unit and its children" one prefix query."""
 

@@ -15,7 +15,7 @@ from hotline.auth.models import User
 from hotline.errors import Conflict, InvalidInput, NotFound
 from hotline.tickets.lifecycle import OPEN_STATUSES
 from hotline.tickets.models import Ticket, TicketAssignment
-from hotline.units.models import Unit, UnitKind
+from hotline.units.models import TERRITORY_KINDS, Unit, UnitKind
 from hotline.units.repository import add_unit, units_by_id
 from routing.models import DispatchRule
 
@@ -75,6 +75,18 @@ async def get_unit(session: AsyncSession, unit_id: int) -> Unit:
     unit = (await units_by_id(session, [unit_id])).get(unit_id)
     if unit is None:
         raise NotFound("单位不存在", f"unit {unit_id} not found")
+    return unit
+
+
+async def get_territory(session: AsyncSession, unit_id: int) -> Unit:
+    """The district, street or community an order lies in (属地); other units are refused."""
+    unit = (await units_by_id(session, [unit_id])).get(unit_id)
+    if unit is None or not unit.is_active:
+        raise NotFound("属地不存在或已停用", f"territory unit {unit_id} not found")
+    if unit.kind not in TERRITORY_KINDS:
+        raise InvalidInput(
+            f"{unit.name}不是属地：属地须为区县、乡镇街道或社区", f"unit {unit_id} is a {unit.kind}, not a territory"
+        )
     return unit
 
 

@@ -14,6 +14,7 @@ from hotline.reports import service
 from hotline.tickets.lifecycle import Status
 from hotline.tickets.models import Ticket
 from hotline.timefmt import CHINA_TZ
+from routing.models import TicketSuggestion
 from tests.conftest import City, login
 
 NOW = datetime(2026, 11, 21, 2, 0, tzinfo=UTC)  # 10:00 in China, a Saturday
@@ -55,6 +56,25 @@ async def _order(
         )
 
 
+async def _located(db: Database, number: str, unit_id: int) -> None:
+    """Store routing's proposal for an order, as the background job does, with the place it found."""
+    async with db.session() as session:
+        ticket = (await session.execute(select(Ticket).where(Ticket.number == number))).scalar_one()
+        assert ticket.id is not None
+        session.add(
+            TicketSuggestion(
+                ticket_id=ticket.id,
+                request_type="complaint",
+                request_type_confidence=0.9,
+                urgency="general",
+                urgency_confidence=0.9,
+                territory_unit_id=unit_id,
+                basis="territory",
+                explanation="测试",
+            )
+        )
+
+
 async def test_volumes_count_each_local_day_by_channel_top_category_and_district(db: Database, city: City) -> None:
     codes = await _categories(db)
     street = city.unit("liangyuan_pingyuan").id
@@ -69,6 +89,7 @@ async def test_volumes_count_each_local_day_by_channel_top_category_and_district
     await _order(
         db, 2, at=datetime(2026, 11, 20, 3, 0, tzinfo=UTC), channel="wechat", category=codes["environment.noise"]
     )
+    await _located(db, "2026112100002", city.unit("xiayi").id)  # routing found 夏邑县 in its text
     await _order(db, 3, at=datetime(2026, 11, 21, 1, 0, tzinfo=UTC), lead=city.unit("suiyang").id)
     await _order(db, 4, at=datetime(2026, 11, 21, 1, 0, tzinfo=UTC), status=Status.MERGED)
     await _order(db, 5, at=datetime(2026, 11, 17, 15, 59, tzinfo=UTC))  # the 17th in China: before the window
@@ -78,11 +99,11 @@ async def test_volumes_count_each_local_day_by_channel_top_category_and_district
     assert volumes.total == 3
     assert {s.key: s.counts for s in volumes.by_channel} == {"sms": [0, 0, 1, 1], "wechat": [0, 0, 1, 0]}
     assert {s.label: s.counts for s in volumes.by_category} == {"环境保护": [0, 0, 2, 0], "未分类": [0, 0, 0, 1]}
-    # territory first, else the lead unit's district; labels are the districts' short names
+    # territory first, else where routing located it, else the lead unit's district; districts' short names
     assert {s.label: s.counts for s in volumes.by_territory} == {
         "梁园区": [0, 0, 1, 0],
+        "夏邑县": [0, 0, 1, 0],
         "睢阳区": [0, 0, 0, 1],
-        "未定位": [0, 0, 1, 0],
     }
 
 

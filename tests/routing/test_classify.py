@@ -96,3 +96,36 @@ async def test_who_may_classify_and_what_is_refused(
     assert answered.json()["status"] == "replied"
     closed = await app_client.post(url, headers=dispatcher, json={"category_id": category_ids["urban_rural"]})
     assert closed.status_code == 409 and "不能修改分类" in closed.json()["message_zh"]
+
+
+async def test_the_operator_records_where_the_order_lies(
+    app_client: httpx.AsyncClient, staff: dict, city: City, db: Database
+) -> None:
+    operator = await login(app_client, "operator1")
+    street = city.unit("liangyuan_pingyuan").id
+    order = await _order(app_client, operator, territory_unit_id=street)
+    assert (order["territory_unit_id"], order["territory_name"]) == (street, "梁园区平原街道办事处")
+
+    district = city.unit("suiyang").id
+    url = f"/api/v1/tickets/{order['id']}/classify"
+    moved = await app_client.post(url, headers=operator, json={"territory_unit_id": district})
+    assert moved.status_code == 200, moved.text
+    assert moved.json()["territory_name"] == "睢阳区人民政府"
+    assert moved.json()["events"][-1]["payload"]["changed"] == {"territory_unit_id": [street, district]}
+
+    # a bureau is no place, and an unknown unit is refused; neither changes the order or makes one
+    for bad, status, words in ((city.unit("zhujian").id, 422, "不是属地"), (999_999, 404, "属地不存在")):
+        refused = await app_client.post(url, headers=operator, json={"territory_unit_id": bad, "urgency": "urgent"})
+        assert (refused.status_code, words in refused.json()["message_zh"]) == (status, True), refused.text
+        created = await app_client.post(
+            "/api/v1/tickets", headers=operator, json={"content": "路灯不亮", "territory_unit_id": bad}
+        )
+        assert created.status_code == status, created.text
+    after = (await app_client.get(f"/api/v1/tickets/{order['id']}", headers=operator)).json()
+    assert (after["territory_unit_id"], after["urgency"], after["version"]) == (
+        district,
+        "general",
+        moved.json()["version"],
+    )
+    listed = (await app_client.get("/api/v1/tickets", headers=operator)).json()
+    assert listed["total"] == 1

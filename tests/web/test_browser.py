@@ -103,6 +103,7 @@ def test_an_sms_becomes_an_order_a_department_handles_and_a_supervisor_reviews(
     expect(operator.locator("#order-number")).to_have_text(number)
     expect(operator.locator("#f-content")).to_have_value(re.compile(tag))
     expect(operator.locator("#s-explain")).not_to_be_empty()  # the routing proposal arrived
+    expect(operator.locator("#f-territory option:checked")).to_contain_text("平原街道")  # located from the text
     operator.get_by_label("主办单位").select_option(label="梁园区人民政府")
     screenshot(operator, shots, "console")
 
@@ -119,6 +120,7 @@ def test_an_sms_becomes_an_order_a_department_handles_and_a_supervisor_reviews(
     expect(row).to_be_visible(timeout=PUSHED_SECONDS * 1000)  # pushed: the list's own refresh is every 30 s
     row.click()
     expect(department.locator("#wd-number")).to_have_text(number)
+    expect(department.locator("#wd-territory")).to_have_text("梁园区平原街道办事处")  # the operator kept it
     department.get_by_role("button", name="签收").click()
     expect(department.locator("#wd-status")).to_have_text("办理中")
     extension = department.locator("#wd-extension")

@@ -9,7 +9,7 @@
   const fields = {
     phone: $("f-phone"), name: $("f-name"), confidential: $("f-confidential"), content: $("f-content"),
     address: $("f-address"), category: $("f-category"), type: $("f-type"), urgency: $("f-urgency"),
-    lead: $("f-lead"), assist: $("f-assist"), answer: $("f-answer"),
+    territory: $("f-territory"), lead: $("f-lead"), assist: $("f-assist"), answer: $("f-answer"),
   };
   const KIND_LABELS = { hotline_center: "热线中心", city_bureau: "市直部门", district: "区县", street: "乡镇街道", community: "社区", utility: "公共企业" };
   const SUGGEST_DELAY = 250;
@@ -30,6 +30,7 @@
     for (const c of categories) {
       if (c.is_active) fields.category.appendChild(H.el("option", { value: c.id }, c.path));
     }
+    territoryOptions(units);
     for (const select of [fields.lead, fields.assist]) {
       for (const [kind, label] of Object.entries(KIND_LABELS)) {
         const group = H.el("optgroup", { label: label });
@@ -39,6 +40,18 @@
     }
   }
   const lists = loadLists();
+
+  // Districts, each followed by its streets and their communities, indented.
+  function territoryOptions(units) {
+    const places = units.filter((u) => ["district", "street", "community"].includes(u.kind));
+    const add = (parentId, depth) => {
+      for (const u of places.filter((x) => (depth ? x.parent_id === parentId : x.kind === "district"))) {
+        fields.territory.appendChild(H.el("option", { value: u.id }, "\u3000".repeat(depth) + u.name));
+        if (depth < 2) add(u.id, depth + 1);
+      }
+    };
+    add(null, 0);
+  }
 
   // --- opening and closing -------------------------------------------------------------------------
 
@@ -96,6 +109,7 @@
     fields.content.value = ticket.content;
     fields.address.value = ticket.address || "";
     if (ticket.category_id) { fields.category.value = ticket.category_id; touched.category = true; }
+    if (ticket.territory_unit_id) { fields.territory.value = ticket.territory_unit_id; touched.territory = true; }
     fields.type.value = ticket.request_type;
     fields.urgency.value = ticket.urgency;
     panel.focus();
@@ -147,7 +161,8 @@
     if (!touched.type && s.request_type) fields.type.value = s.request_type.value;
     if (!touched.urgency && s.urgency) fields.urgency.value = s.urgency.value;
     const t = s.territory;
-    $("s-territory").textContent = t && t.unit ? t.unit.name + "（" + t.explanation + "）" : (t ? t.explanation : "—");
+    $("s-territory").textContent = t ? t.explanation : "—";
+    if (!touched.territory) fields.territory.value = t && t.unit ? t.unit.id : "";
     const d = s.dispatch;
     if (!touched.lead && d.lead_unit) fields.lead.value = d.lead_unit.id;
     if (!touched.assist) {
@@ -258,6 +273,7 @@
       request_type: fields.type.value,
       urgency: fields.urgency.value,
       category_id: fields.category.value ? Number(fields.category.value) : null,
+      territory_unit_id: fields.territory.value ? Number(fields.territory.value) : null,
       confidential: fields.confidential.checked,
     };
     if (!body.content) throw new H.ApiError(422, "请填写诉求内容");
@@ -271,7 +287,9 @@
   async function classify(ticket) {
     const body = { request_type: fields.type.value, urgency: fields.urgency.value };
     if (fields.category.value) body.category_id = Number(fields.category.value);
-    const same = ticket.request_type === body.request_type && ticket.urgency === body.urgency && ticket.category_id === (body.category_id || null);
+    if (fields.territory.value) body.territory_unit_id = Number(fields.territory.value);
+    const same = ticket.request_type === body.request_type && ticket.urgency === body.urgency &&
+      ticket.category_id === (body.category_id || null) && ticket.territory_unit_id === (body.territory_unit_id || null);
     return same ? ticket : H.api("POST", "/api/v1/tickets/" + ticket.id + "/classify", body);
   }
 
@@ -322,7 +340,7 @@
 
   // --- wiring -----------------------------------------------------------------------------------------------
 
-  for (const key of ["category", "type", "urgency", "lead", "assist"]) {
+  for (const key of ["category", "type", "urgency", "territory", "lead", "assist"]) {
     fields[key].addEventListener("change", () => { touched[key] = true; });
   }
   for (const key of ["content", "address"]) {

@@ -88,6 +88,7 @@
     $("wd-due").replaceChildren(H.time(t.due_at) + " ", H.el("span", { class: "level " + level }, H.LEVEL_LABELS[level]), " " + left(t.due_at));
     $("wd-citizen").textContent = t.citizen ? (t.citizen.name || "（未留姓名）") + " " + t.citizen.phones.join("、") : (t.confidential ? "保密" : "—");
     $("wd-address").textContent = t.address || "—";
+    $("wd-territory").textContent = t.territory_name || "—";
     $("wd-units").textContent = t.assignments.filter((a) => a.active).map((a) => a.unit_name + (a.role === "lead" ? "（主办）" : "（协办）")).join("、") || "—";
     $("wd-content").textContent = t.content;
     $("wd-actions").querySelector('[data-action="accept"]').hidden = !t.allowed_actions.includes("accept");
