@@ -22,7 +22,7 @@ $(VENV)/.test-deps: $(BIN)/hotline
 
 run: install
 	$(BIN)/hotline migrate
-	$(BIN)/hotline seed-demo
+	$(BIN)/hotline seed-demo --classifier
 	$(BIN)/hotline serve --host $(HOST) --port $(PORT)
 
 test: $(VENV)/.test-deps

@@ -74,12 +74,20 @@ def migrate() -> None:
 def seed_demo(
     orders: Annotated[int, typer.Option(help="how many demo orders to build")] = 300,
     data_dir: Annotated[Path | None, typer.Option(help="folder holding teddycup2020_c_replies.jsonl")] = None,
+    classifier: Annotated[
+        bool,
+        typer.Option(
+            "--classifier",
+            help="first train and activate the category classifier on classify_train.jsonl if no model is active",
+        ),
+    ] = False,
 ) -> None:
     """Load the demo city (商丘市): units, categories, demo accounts and orders in every state."""
     from hotline.seed.demo import seed
 
     settings = get_settings()
-    summary = asyncio.run(seed(settings, orders=orders, data_dir=data_dir or settings.seed_data_dir))
+    folder = data_dir or settings.seed_data_dir
+    summary = asyncio.run(seed(settings, orders=orders, data_dir=folder, classifier=classifier))
     typer.echo(json.dumps(summary, ensure_ascii=False))
 
 

@@ -99,6 +99,7 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         cookie_secure=False,
         seed_data_dir=Path("/nonexistent"),
         spool_dir=tmp_path / "spool",
+        model_dir=tmp_path / "models",  # never a model trained in the checkout (make run trains one)
     )
 
 

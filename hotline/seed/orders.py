@@ -1,6 +1,8 @@
 """Demo orders in every state, built from real citizen messages when the public data set is present.
 
-Orders are driven through the real lifecycle service, so their histories are what staff would see.
+Orders are driven through the real lifecycle service, so their histories are what staff would see. Each is
+registered with what the console proposes for its text (category, territory) and dispatched to the unit the
+dispatch catalogue names for it, as an operator accepting the proposals would.
 """
 
 from __future__ import annotations
@@ -25,6 +27,9 @@ from hotline.tickets.lifecycle import Action
 from hotline.tickets.models import RequestType, Ticket, Urgency
 from hotline.tickets.schemas import TicketCreate
 from hotline.units.models import Unit, UnitKind
+from routing.context import RoutingContext
+from routing.schemas import Suggestion
+from routing.suggest import suggest
 
 REPLIES_FILE = "teddycup2020_c_replies.jsonl"
 HISTORY_DAYS = 20
@@ -95,9 +100,11 @@ class Cast:
 
 
 def _localise(text: str, districts: list[str]) -> str:
-    """Put the anonymised ``A市 / A3区`` of the public data into the demo city."""
-    text = text.replace("A市", "商丘市")
-    return re.sub(r"A(\d+)区", lambda m: districts[int(m.group(1)) % len(districts)], text)
+    """Put the anonymised places of the public data (``A市``, ``B9市``, ``A3区``, ``K4县``) into the demo city."""
+    text = re.sub(r"[A-Z]\d*市", "商丘市", text)
+    return re.sub(
+        r"([A-Z])(\d+)[区县]", lambda m: districts[(ord(m.group(1)) + int(m.group(2))) % len(districts)], text
+    )
 
 
 def read_messages(data_dir: Path, districts: list[str]) -> list[DemoMessage]:
@@ -164,13 +171,16 @@ async def load_cast(session: AsyncSession, units: dict[str, Unit]) -> Cast:
     return Cast(actor(users["operator1"]), actor(users["dispatcher1"]), actor(users["supervisor1"]), departments)
 
 
-async def build_orders(session: AsyncSession, *, units: dict[str, Unit], data_dir: Path, count: int) -> int:
+async def build_orders(
+    session: AsyncSession, *, units: dict[str, Unit], data_dir: Path, count: int, routing: RoutingContext
+) -> int:
     """Create ``count`` orders spread over the last weeks and drive each into its target state."""
     rng = random.Random(RANDOM_SEED)
     districts = [u.short_names[0] if u.short_names else u.name for u in units.values() if u.kind == UnitKind.DISTRICT]
     messages = read_messages(data_dir, districts)
     rng.shuffle(messages)
     cast = await load_cast(session, units)
+    index = await routing.index(session)
     now = utcnow()
     previous: Ticket | None = None
     for i, state in enumerate(_states(count)):
@@ -178,14 +188,31 @@ async def build_orders(session: AsyncSession, *, units: dict[str, Unit], data_di
         start = now - timedelta(days=rng.uniform(0.2, HISTORY_DAYS))
         if state in ("registered", "merged"):
             start = now - timedelta(hours=rng.uniform(0.1, 6))
-        ticket = await _create(session, message, cast, rng, start)
-        await _drive(session, ticket, state, message, _unit_for(message, units, rng), cast, start, previous)
+        proposal = suggest(index, routing.classifier, content=_text(message), address=None)
+        ticket = await _create(session, message, proposal, cast, rng, start)
+        lead = _proposed_lead(proposal, units, cast) or _unit_for(message, units, rng)
+        await _drive(session, ticket, state, message, lead, cast, start, previous)
         previous = ticket
     return count
 
 
-async def _create(session: AsyncSession, message: DemoMessage, cast: Cast, rng: random.Random, at: datetime) -> Ticket:
-    text = f"{message.title}\n{message.body}" if message.title else message.body
+def _text(message: DemoMessage) -> str:
+    return f"{message.title}\n{message.body}" if message.title else message.body
+
+
+def _proposed_lead(proposal: Suggestion, units: dict[str, Unit], cast: Cast) -> Unit | None:
+    """The unit a catalogue rule names for the order, if the demo city has staff there."""
+    lead = proposal.dispatch.lead_unit
+    if proposal.dispatch.basis != "rule" or lead is None or lead.id not in cast.departments:
+        return None
+    return next((unit for unit in units.values() if unit.id == lead.id), None)
+
+
+async def _create(
+    session: AsyncSession, message: DemoMessage, proposal: Suggestion, cast: Cast, rng: random.Random, at: datetime
+) -> Ticket:
+    text = _text(message)
+    territory = proposal.territory.unit
     phone = f"1{rng.choice('3589')}{rng.randrange(10**9):09d}"
     data = TicketCreate(
         citizen_phone=phone,
@@ -194,6 +221,8 @@ async def _create(session: AsyncSession, message: DemoMessage, cast: Cast, rng: 
         channel=rng.choice([Channel.PHONE, Channel.PHONE, Channel.SMS, Channel.WECHAT, Channel.EMAIL, Channel.WEB]),
         request_type=_request_type(text),
         urgency=Urgency.UTILITY_OUTAGE if re.search(r"停水|停电|停气|暖气", text) else Urgency.GENERAL,
+        category_id=proposal.categories[0].category_id if proposal.categories else None,
+        territory_unit_id=territory.id if territory else None,
     )
     return await service.create_ticket(session, data=data, actor=service.actor_of(cast.operator), now=at)
 
