@@ -17,7 +17,7 @@ from typing import Annotated, Any
 from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Query, WebSocket, WebSocketDisconnect
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
@@ -31,8 +31,8 @@ from hotline.deps import DB, User, bearer_or_cookie
 from hotline.errors import Forbidden, InvalidInput, NotFound
 from hotline.events.bus import BUS_RESUMED, EventBus, Subscription
 from hotline.tickets.history import TICKETS_CHANNEL
-from hotline.tickets.lifecycle import Status
-from hotline.tickets.models import Ticket
+from hotline.tickets.lifecycle import Action, Status
+from hotline.tickets.models import Ticket, TicketEvent
 from hotline.timefmt import LocalDateTime
 from hotline.units.models import Unit
 from web.similar import SimilarOrder, citizen_by_phone, similar_open_orders
@@ -41,6 +41,8 @@ CONSOLE_CHANNELS = ("console", TICKETS_CHANNEL)
 WORKBENCH_FIELDS = ("type", "ticket_id", "number", "status")  # nothing of the order's content
 QUEUE_LENGTH = 50
 PREVIEW_LENGTH = 120
+RETURNED_ZH = "【退单待改派】"  # an order a unit returned and the dispatcher agreed: it waits for another unit
+NOT_SENT_ZH = "【待派单】"  # an order taken by phone and saved, but neither dispatched nor answered
 MAX_SIMILAR = 20
 POLICY_VIOLATION = 1008
 SERVICE_RESTART = 1012  # the client reconnects (common.js), then reloads what it shows
@@ -49,7 +51,10 @@ router = APIRouter(tags=["console"])
 
 
 class QueueItem(BaseModel):
-    message_id: int
+    message_id: int | None = Field(
+        description="the waiting message; null for an order with no message of its own (taken by phone and not "
+        "sent on, or back from a unit's return to be re-dispatched)"
+    )
     ticket_id: int
     ticket_number: str
     channel: str
@@ -58,8 +63,9 @@ class QueueItem(BaseModel):
     received_at: LocalDateTime
 
 
-async def waiting_messages(session: AsyncSession, *, limit: int = QUEUE_LENGTH) -> list[QueueItem]:
-    """The latest inbound messages whose orders are still waiting for the hotline (registered)."""
+async def waiting_items(session: AsyncSession, *, limit: int = QUEUE_LENGTH) -> list[QueueItem]:
+    """What waits for the hotline (registered orders), newest first: their latest inbound messages, and the
+    orders that have no message of their own."""
     rows = await session.execute(
         select(Message, Ticket.number)
         .join(Ticket, col(Ticket.id) == col(Message.ticket_id))
@@ -67,27 +73,65 @@ async def waiting_messages(session: AsyncSession, *, limit: int = QUEUE_LENGTH) 
         .order_by(col(Message.id).desc())
         .limit(limit)
     )
-    return [
+    items = [
         QueueItem(
             message_id=m.id or 0,
             ticket_id=m.ticket_id or 0,
             ticket_number=number,
             channel=m.channel,
-            channel_label=CHANNEL_LABELS_ZH.get(Channel(m.channel), m.channel),
+            channel_label=_channel_label(m.channel),
             preview=m.body[:PREVIEW_LENGTH],
             received_at=m.created_at,
         )
         for m, number in rows
     ]
+    items += await _orders_without_messages(session, limit)
+    return sorted(items, key=lambda item: item.received_at, reverse=True)[:limit]
+
+
+async def _orders_without_messages(session: AsyncSession, limit: int) -> list[QueueItem]:
+    own_message = (
+        select(Message.id)
+        .where(col(Message.ticket_id) == col(Ticket.id), col(Message.direction) == Direction.INBOUND)
+        .exists()
+    )
+    returned = (
+        select(TicketEvent.id)
+        .where(col(TicketEvent.ticket_id) == col(Ticket.id), col(TicketEvent.action) == Action.APPROVE_RETURN)
+        .exists()
+    )
+    orders = await session.execute(
+        select(Ticket, returned)
+        .where(col(Ticket.status) == Status.REGISTERED, ~own_message)
+        .order_by(col(Ticket.updated_at).desc())
+        .limit(limit)
+    )
+    return [
+        QueueItem(
+            message_id=None,
+            ticket_id=t.id or 0,
+            ticket_number=t.number,
+            channel=t.channel,
+            channel_label=_channel_label(t.channel),
+            preview=(RETURNED_ZH if was_returned else NOT_SENT_ZH) + t.content[:PREVIEW_LENGTH],
+            received_at=t.updated_at,
+        )
+        for t, was_returned in orders.all()
+    ]
+
+
+def _channel_label(channel: str) -> str:
+    return CHANNEL_LABELS_ZH.get(Channel(channel), channel) if channel in Channel.__members__.values() else channel
 
 
 @router.get("/api/v1/console/queue", response_model=list[QueueItem])
 async def queue(user: User, db: DB) -> list[QueueItem]:
-    """Messages waiting for an operator, newest first (what the console shows, and reloads after a reconnect)."""
+    """Messages and orders waiting for an operator, newest first (what the console shows, and reloads after a
+    reconnect)."""
     if user.role not in HOTLINE_ROLES:
         raise Forbidden("仅热线人员可使用受理台", "only hotline staff use the console")
     async with db.read_session() as session:
-        return await waiting_messages(session)
+        return await waiting_items(session)
 
 
 @router.get("/api/v1/console/similar", response_model=list[SimilarOrder])

@@ -20,7 +20,7 @@ from hotline.errors import DomainError
 from hotline.tickets.lifecycle import STATUS_LABELS_ZH
 from hotline.tickets.models import REQUEST_TYPE_LABELS_ZH, URGENCY_LABELS_ZH
 from hotline.timefmt import CHINA_TZ
-from web.console import waiting_messages
+from web.console import waiting_items
 
 TEMPLATES = Jinja2Templates(directory=Path(__file__).parent / "templates")
 
@@ -75,7 +75,7 @@ async def _render(request: Request, db: DB, user: CurrentUser, screen: Screen) -
         context["request_types"], context["urgencies"] = REQUEST_TYPE_LABELS_ZH, URGENCY_LABELS_ZH
     if screen.path == "/console":
         async with db.read_session() as session:
-            context["queue"] = await waiting_messages(session)
+            context["queue"] = await waiting_items(session)
     if screen.path == "/dashboard":
         context["statuses"], context["channels"] = STATUS_LABELS_ZH, CHANNEL_LABELS_ZH
     return TEMPLATES.TemplateResponse(request, screen.template, context)

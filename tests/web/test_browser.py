@@ -444,6 +444,12 @@ def test_a_unit_returns_an_order_with_a_reason_code_and_the_dispatcher_agrees(
     returned.get_by_role("button", name="提交退单").click()
     expect(department.locator("#wd-status")).to_have_text("退单审核")
 
+    operator = _page(browser, requests)  # a console is open while the dispatcher judges the return
+    log_in(operator, product, "operator1", "operator")
+    expect(operator.locator("#link-state")).to_have_text("已连接")
+    waiting = operator.locator("#queue li", has_text=order["number"])
+    expect(waiting).to_have_count(0)
+
     dispatcher = _page(browser, requests)
     log_in(dispatcher, product, "dispatcher1", "operator")
     dispatcher.get_by_role("link", name="督办看板").click()
@@ -451,6 +457,14 @@ def test_a_unit_returns_an_order_with_a_reason_code_and_the_dispatcher_agrees(
     card.get_by_role("button", name="同意退单").click()
     expect(dispatcher.locator("#toast")).to_contain_text("已同意退单")
     expect(card).to_have_count(0)
+
+    expect(waiting).to_contain_text("退单待改派", timeout=PUSHED_SECONDS * 1000)  # back in the queue, pushed
+    waiting.click()
+    expect(operator.locator("#order-number")).to_have_text(order["number"])
+    operator.get_by_label("主办单位").select_option(label="市城市管理局")
+    operator.keyboard.press("Alt+D")  # re-dispatched (改派) to the bureau
+    expect(operator.locator("#order-status")).to_have_text("已派单")
+    expect(waiting).to_have_count(0)
 
 
 def test_administrators_see_accounts_categories_catalogue_and_masked_channel_secrets(

@@ -7,9 +7,14 @@
   const queue = document.getElementById("queue");
   const count = document.getElementById("queue-count");
 
+  // A waiting message, or an order that has none of its own (taken by phone, or back from a return).
+  function keyOf(message) {
+    return message.message_id != null ? String(message.message_id) : "order-" + message.ticket_id;
+  }
+
   function item(message) {
     const li = document.createElement("li");
-    li.dataset.messageId = message.message_id;
+    li.dataset.messageId = keyOf(message);
     li.dataset.ticketId = message.ticket_id;
     li.tabIndex = 0;
     const parts = [
@@ -38,7 +43,7 @@
 
   function show(message) {
     if (duringReload) duringReload.push(() => show(message));
-    if (queue.querySelector('[data-message-id="' + message.message_id + '"]')) return;
+    if (queue.querySelector('[data-message-id="' + keyOf(message) + '"]')) return;
     const empty = queue.querySelector(".empty");
     if (empty) empty.remove();
     queue.prepend(item(message));
@@ -223,6 +228,9 @@
   Hotline.live("/ws/console", (data) => {
     if (data.type === "message.received") show(data);
     if (data.type && data.type.startsWith("ticket.") && data.status !== "registered") taken(data.ticket_id);
+    // Back to the hotline (a return agreed, a direct answer reworked): it waits in the queue again. An order
+    // just created is being handled by its operator, and a classification changes nothing in the queue.
+    else if (data.status === "registered" && !["ticket.create", "ticket.classify"].includes(data.type)) reload();
     calls.handle(data);
     document.dispatchEvent(new CustomEvent("hotline:event", { detail: data }));
   }, () => {
