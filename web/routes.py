@@ -91,6 +91,12 @@ async def home(request: Request, db: DB, settings: AppSettings) -> Response:
     return await _render(request, db, user, SCREEN_BY_PATH[LANDING[user.role]])
 
 
+@router.get("/favicon.ico", include_in_schema=False)
+async def favicon(request: Request) -> Response:
+    """Browsers ask for it on pages that name no icon (JSON answers, downloads)."""
+    return RedirectResponse(str(request.url_for("static", path="favicon.svg")), status_code=301)
+
+
 async def _screen(request: Request, db: DB, settings: AppSettings, path: str) -> Response:
     try:
         user = await current_user(request, db, settings)

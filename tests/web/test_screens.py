@@ -60,6 +60,9 @@ async def test_every_screen_uses_only_the_products_own_scripts_and_styles(
         assert "http://" not in page.replace("http://testserver", "") and "https://" not in page and "//cdn" not in page
     script = await app_client.get("/static/vendor/echarts/echarts.common.min.js")
     assert script.status_code == 200 and "echarts" in script.text[:2000].lower()
+    assert 'rel="icon"' in page  # the tab's icon is the product's own too, also where a browser guesses it
+    icon = await app_client.get("/favicon.ico", follow_redirects=True)
+    assert (icon.status_code, icon.headers["content-type"]) == (200, "image/svg+xml")
 
 
 async def _order(db: Database, content: str, phone: str) -> int:
