@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from sqlmodel import Field, SQLModel
 
 
@@ -17,3 +20,13 @@ class Category(SQLModel, table=True):
     parent_id: int | None = Field(default=None, foreign_key="categories.id", index=True)
     default_unit_id: int | None = Field(default=None, foreign_key="units.id")
     is_active: bool = Field(default=True)
+
+
+def category_path(category_id: int | None, by_id: Mapping[Any, Category]) -> str:
+    """A category's names from the top of the tree, e.g. ``城乡建设 / 物业管理 / 物业服务收费``; empty if unknown."""
+    names: list[str] = []
+    node = by_id.get(category_id) if category_id is not None else None
+    while node is not None and node.name not in names:
+        names.append(node.name)
+        node = by_id.get(node.parent_id) if node.parent_id is not None else None
+    return " / ".join(reversed(names))

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, time, timedelta, timezone
 from typing import Annotated
 
 from pydantic import AfterValidator, PlainSerializer
 
 CHINA_TZ = timezone(timedelta(hours=8))
+
+
+def local_midnight(day: date) -> datetime:
+    """The instant a China calendar day begins."""
+    return datetime.combine(day, time(0), tzinfo=CHINA_TZ)
 
 
 def to_local(value: datetime) -> datetime:

@@ -3,18 +3,13 @@ answers, or edit them in a spreadsheet and import the file again (changed rows b
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Sequence
 from typing import Any
 
-from openpyxl import Workbook
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-from openpyxl.styles import Alignment, Font
-from openpyxl.worksheet.worksheet import Worksheet
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
+from hotline import tables
 from hotline.categories import Category
 from hotline.units.models import Unit
 from knowledge_base.models import EntryStatus, KbEntry
@@ -23,7 +18,7 @@ from knowledge_base.models import EntryStatus, KbEntry
 COLUMNS = ("编号", "问题", "相似问法", "答案", "分类", "责任单位", "政策依据", "链接", "生效日期", "失效日期")
 PHRASING_SEPARATOR = "\n"  # one phrasing per line of the cell (the import splits at line breaks)
 SHEET = "知识库"
-WORKBOOK_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+WORKBOOK_MEDIA_TYPE = tables.WORKBOOK_MEDIA_TYPE
 WIDTHS = (14, 40, 30, 60, 14, 16, 24, 24, 12, 12)
 
 
@@ -54,31 +49,9 @@ async def entry_rows(session: AsyncSession, status: EntryStatus | None) -> list[
 
 def as_csv(rows: Sequence[Sequence[Any]]) -> bytes:
     """UTF-8 with a byte-order mark, so that Excel opens the Chinese text as it is."""
-    out = io.StringIO(newline="")
-    writer = csv.writer(out)
-    writer.writerow(COLUMNS)
-    writer.writerows(rows)
-    return out.getvalue().encode("utf-8-sig")
+    return tables.as_csv(COLUMNS, rows)
 
 
 def as_workbook(rows: Sequence[Sequence[Any]]) -> bytes:
     """An .xlsx workbook of one sheet: the header in bold, long texts wrapped."""
-    book = Workbook()
-    sheet = book.active
-    assert isinstance(sheet, Worksheet)
-    sheet.title = SHEET
-    sheet.append(list(COLUMNS))
-    for cell in sheet[1]:
-        cell.font = Font(bold=True)
-    for row in rows:  # a workbook cannot hold control characters (a pasted text may carry some): they are dropped
-        sheet.append([ILLEGAL_CHARACTERS_RE.sub("", value) if isinstance(value, str) else value for value in row])
-    wrapped = Alignment(wrap_text=True, vertical="top")
-    for letter, width in zip("ABCDEFGHIJ", WIDTHS, strict=True):
-        sheet.column_dimensions[letter].width = width
-    for row_cells in sheet.iter_rows(min_row=2):
-        for cell in row_cells:
-            cell.alignment = wrapped
-    sheet.freeze_panes = "A2"
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
+    return tables.as_workbook(SHEET, COLUMNS, rows, widths=WIDTHS, wrap=True)

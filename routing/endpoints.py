@@ -10,7 +10,7 @@ from sqlmodel import col, select
 
 from hotline.auth.models import Role
 from hotline.auth.service import CurrentUser
-from hotline.categories import Category
+from hotline.categories import Category, category_path
 from hotline.db_types import utcnow
 from hotline.deps import DB, User, audit, require_roles
 from hotline.errors import NotFound
@@ -207,7 +207,7 @@ async def _rule_views(session: AsyncSession, rules: list[DispatchRule]) -> list[
         RuleView(
             id=rule.id or 0,
             category_id=rule.category_id,
-            category_path=_path(categories, rule.category_id),
+            category_path=category_path(rule.category_id, categories),
             territory=_ref(units.get(rule.territory_unit_id)) if rule.territory_unit_id else None,
             lead_unit=_ref(units[rule.lead_unit_id]),
             assisting_units=[_ref(units[i]) for i in rule.assisting_unit_ids if i in units],
@@ -224,15 +224,6 @@ async def _rule_views(session: AsyncSession, rules: list[DispatchRule]) -> list[
 def _ref(unit: Unit | None) -> UnitRef:
     assert unit is not None and unit.id is not None
     return UnitRef(id=unit.id, name=unit.name, kind=unit.kind)
-
-
-def _path(categories: dict[int | None, Category], category_id: int) -> str:
-    names: list[str] = []
-    node = categories.get(category_id)
-    while node is not None and node.name not in names:
-        names.append(node.name)
-        node = categories.get(node.parent_id) if node.parent_id is not None else None
-    return " / ".join(reversed(names))
 
 
 # The category model.

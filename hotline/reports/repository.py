@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, func
@@ -12,7 +12,7 @@ from sqlmodel import col, select
 from hotline.categories import Category
 from hotline.tickets.lifecycle import Status
 from hotline.tickets.models import Ticket, TicketEvent
-from hotline.timefmt import CHINA_TZ
+from hotline.timefmt import local_midnight
 from hotline.units.models import Unit
 from routing.models import TicketSuggestion
 
@@ -23,11 +23,6 @@ OPEN_STATUSES = (
     Status.IN_PROGRESS,
     Status.REPLY_REVIEW,
 )
-
-
-def local_midnight(day: date) -> datetime:
-    """The instant a China calendar day begins."""
-    return datetime.combine(day, time(0), tzinfo=CHINA_TZ)
 
 
 def _local_day(session: AsyncSession) -> ColumnElement[Any]:

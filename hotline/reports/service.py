@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from hotline.categories import Category
+from hotline.categories import Category, category_path
 from hotline.channels.models import CHANNEL_LABELS_ZH, Channel
 from hotline.reports import repository
 from hotline.reports.schemas import Dashboard, ExtensionRequest, HotTopic, Series, Volumes, Workload
@@ -109,7 +109,7 @@ async def hot_topics(session: AsyncSession, *, now: datetime, days: int) -> list
     topics = [
         HotTopic(
             category_id=cid,
-            path=_path(categories[cid], categories),
+            path=category_path(cid, categories),
             count=now_n,
             previous=prev,
             growth=round((now_n - prev) / prev, 3) if prev else None,
@@ -118,14 +118,6 @@ async def hot_topics(session: AsyncSession, *, now: datetime, days: int) -> list
         if now_n
     ]
     return sorted(topics, key=lambda t: (-t.count, t.path))[:HOT_TOPICS]
-
-
-def _path(category: Category, by_id: dict[int, Category]) -> str:
-    names = [category.name]
-    while category.parent_id is not None and category.parent_id in by_id:
-        category = by_id[category.parent_id]
-        names.append(category.name)
-    return " / ".join(reversed(names))
 
 
 async def dashboard(session: AsyncSession, *, now: datetime, days: int, hot_days: int) -> Dashboard:
