@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, String, and_, bindparam, exists, false, func, literal, or_, true, update
@@ -21,6 +21,7 @@ from hotline.db import AUTOCOMMIT_ENGINE, DriverStatement, on_driver
 from hotline.supervision.models import SlaAlert
 from hotline.tickets.lifecycle import OPEN_STATUSES
 from hotline.tickets.models import Ticket, TicketAssignment, TicketEvent, TicketNumberCounter
+from hotline.timefmt import local_midnight
 from hotline.units.models import Unit
 
 READ_ALL_ROLES = HOTLINE_ROLES | {Role.AUDITOR}
@@ -61,6 +62,8 @@ class TicketFilters:
     overdue: bool | None = None
     q: str | None = None
     alert_level: str | None = None
+    created_from: date | None = None  # China calendar days, both included
+    created_to: date | None = None
 
 
 def _filtered(filters: TicketFilters, now: datetime) -> list[ColumnElement[bool]]:
@@ -76,6 +79,10 @@ def _filtered(filters: TicketFilters, now: datetime) -> list[ColumnElement[bool]
         clauses.append(late if filters.overdue else ~late)
     if filters.alert_level:
         clauses.append(col(Ticket.alert_level) == filters.alert_level)
+    if filters.created_from is not None:
+        clauses.append(col(Ticket.created_at) >= local_midnight(filters.created_from))
+    if filters.created_to is not None:
+        clauses.append(col(Ticket.created_at) < local_midnight(filters.created_to + timedelta(days=1)))
     if filters.q:
         pattern = f"%{filters.q.strip()}%"
         clauses.append(
@@ -90,15 +97,23 @@ def _filtered(filters: TicketFilters, now: datetime) -> list[ColumnElement[bool]
 
 
 async def list_tickets(
-    session: AsyncSession, *, user: CurrentUser, filters: TicketFilters, now: datetime, page: int, page_size: int
+    session: AsyncSession,
+    *,
+    user: CurrentUser,
+    filters: TicketFilters,
+    now: datetime,
+    page: int,
+    page_size: int,
+    oldest_first: bool = False,
 ) -> tuple[list[Ticket], int]:
-    """One page of the orders this user may see, newest first, with the total count."""
+    """One page of the orders this user may see, newest first (or oldest), with the total count."""
     where = and_(visible_to(user), *_filtered(filters, now))
     total = (await session.execute(select(func.count()).select_from(Ticket).where(where))).scalar_one()
+    order = (col(Ticket.created_at), col(Ticket.id))
     rows = await session.execute(
         select(Ticket)
         .where(where)
-        .order_by(col(Ticket.created_at).desc(), col(Ticket.id).desc())
+        .order_by(*(order if oldest_first else (c.desc() for c in order)))
         .offset((page - 1) * page_size)
         .limit(page_size)
     )

@@ -159,6 +159,11 @@ def test_an_sms_becomes_an_order_a_department_handles_and_a_supervisor_reviews(
     screenshot(supervisor, shots, "dashboard")
     supervisor.get_by_label("关键词").fill(number)
     supervisor.get_by_role("button", name="查询").click()
+    with supervisor.expect_download() as download:  # the export follows the search: this one order
+        supervisor.get_by_role("link", name="导出 Excel").click()
+    assert download.value.suggested_filename.endswith(".xlsx")
+    exported = load_workbook(io.BytesIO(download.value.path().read_bytes())).active
+    assert exported is not None and [row[0] for row in exported.iter_rows(min_row=2, values_only=True)] == [number]
     supervisor.locator("#s-rows tr", has_text=number).click()
     history = supervisor.locator("#s-detail .history")
     for step in ("派单", "签收", "回复"):

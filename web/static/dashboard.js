@@ -211,11 +211,23 @@
     } catch (err) { H.toast(err.message, "error"); }
   }
 
-  async function search() {
-    const params = new URLSearchParams({ page_size: 50 });
-    for (const [key, id] of [["q", "s-q"], ["status", "s-status"], ["channel", "s-channel"]]) {
+  // The search form's filters; the export links follow them, so the file holds what the list shows (all pages).
+  function searchFilters() {
+    const params = new URLSearchParams();
+    for (const [key, id] of [["q", "s-q"], ["status", "s-status"], ["channel", "s-channel"], ["created_from", "s-from"], ["created_to", "s-to"]]) {
       if ($(id).value.trim()) params.set(key, $(id).value.trim());
     }
+    for (const [id, format] of [["s-export", "xlsx"], ["s-export-csv", "csv"]]) {
+      params.set("format", format);
+      $(id).href = "/api/v1/tickets/export?" + params.toString();
+    }
+    params.delete("format");
+    return params;
+  }
+
+  async function search() {
+    const params = searchFilters();
+    params.set("page_size", 50);
     const body = $("s-rows");
     try {
       const page = await H.api("GET", "/api/v1/tickets?" + params.toString());
@@ -242,6 +254,7 @@
   }
 
   $("search").addEventListener("submit", (e) => { e.preventDefault(); search(); });
+  $("search").addEventListener("change", searchFilters);
   $("d-days").addEventListener("change", loadCharts);
   function refresh() {
     loadCharts();

@@ -28,6 +28,10 @@
     const params = new URLSearchParams({ status: $("wb-status").value, page_size: PAGE_SIZE });
     const q = $("wb-q").value.trim();
     if (q) params.set("q", q);
+    const exported = new URLSearchParams(params);
+    exported.delete("page_size");
+    exported.set("format", "xlsx");
+    $("wb-export").href = "/api/v1/tickets/export?" + exported.toString();  // the unit's orders as listed
     const body = $("wb-rows");
     let page;
     try {
