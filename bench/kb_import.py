@@ -14,16 +14,19 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import sys
 import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from bench.intake import migrate
 from bench.report import write_section
 from hotline.db import Database
 from hotline.db_types import utcnow
 from hotline.seed.city import load_units
+from knowledge_base import live_index
 from knowledge_base.imports import EntryRow, import_entries, parse_file
 from knowledge_base.live_index import LiveIndex
 from knowledge_base.models import EntryStatus, KbEntry, KbEntryVersion
@@ -92,8 +95,17 @@ async def search_times(index: LiveIndex, rounds: int, interval: float) -> list[f
     return times
 
 
-async def searches_during_batch(db: Database, rows: Sequence[EntryRow], rounds: int) -> dict[str, object]:
-    """Search timings on the idle index, then while a second import of the same size is indexed aside."""
+async def searches_during_batch(
+    db: Database, rows: Sequence[EntryRow], rounds: int, *, switch_interval: float | None = None
+) -> dict[str, object]:
+    """Search timings on the idle index, then while a second import of the same size is indexed aside
+    (``switch_interval``: the GIL switch interval used meanwhile instead of the product's)."""
+    if switch_interval is not None:
+        product, live_index.BATCH_SWITCH_INTERVAL = live_index.BATCH_SWITCH_INTERVAL, switch_interval
+        try:
+            return await searches_during_batch(db, rows, rounds)
+        finally:
+            live_index.BATCH_SWITCH_INTERVAL = product
     index = LiveIndex(db)
     await index.catch_up(force=True)
     idle = await search_times(index, rounds, SEARCH_INTERVAL)
@@ -117,7 +129,13 @@ def percentile(values: Sequence[float], share: float) -> float:
 
 
 def report(
-    rows: int, parse_s: float, ours: float, again: tuple[float, dict[str, int]], baseline: float, live: dict
+    rows: int,
+    parse_s: float,
+    ours: float,
+    again: tuple[float, dict[str, int]],
+    baseline: float,
+    live: dict[str, Any],
+    previous: dict[str, Any],
 ) -> str:
     idle, during = live["idle"], live["during"]
     line = "| {} | {} | {:.1f} | {:.1f} | {:.1f} |"
@@ -152,6 +170,18 @@ def report(
                 percentile(during, 0.95),
                 max(during),
             ),
+            line.format(
+                f"the same, Python's default switch interval ({previous['batch_s']:.1f} s; the previous version)",
+                len(previous["during"]),
+                percentile(previous["during"], 0.5),
+                percentile(previous["during"], 0.95),
+                max(previous["during"]),
+            ),
+            "",
+            "While a batch is indexed the process's GIL switch interval is "
+            f"{live_index.BATCH_SWITCH_INTERVAL * 1000:g} ms instead of Python's "
+            f"{sys.getswitchinterval() * 1000:g} ms: a search gives the GIL up at each NumPy call over the whole "
+            "index, and the default made it wait that long each time to get it back.",
         ]
     )
 
@@ -163,15 +193,19 @@ async def run(corpus: Path, rounds: int) -> str:
     with tempfile.TemporaryDirectory() as folder:
         ours_db = await fresh_database(Path(folder), "import.db")
         baseline_db = await fresh_database(Path(folder), "baseline.db")
+        previous_db = await fresh_database(Path(folder), "previous.db")
         try:
             ours, _ = await timed_import(ours_db, rows)
             baseline = await orm_baseline(baseline_db, rows)
             again = await timed_import(ours_db, rows)
             live = await searches_during_batch(ours_db, rows, rounds)
+            await timed_import(previous_db, rows)
+            previous = await searches_during_batch(previous_db, rows, rounds, switch_interval=sys.getswitchinterval())
         finally:
             await ours_db.dispose()
             await baseline_db.dispose()
-    return report(len(rows), parse_s, ours, again, baseline, live)
+            await previous_db.dispose()
+    return report(len(rows), parse_s, ours, again, baseline, live, previous)
 
 
 def main() -> None:

@@ -9,9 +9,11 @@ changes every entry's validity is checked again, so an expired entry leaves sear
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, Protocol
@@ -37,6 +39,10 @@ CATCH_UP_SLACK = timedelta(minutes=2)
 # More changed entries than this are indexed in a worker thread (a bulk import, the first build): upserting them
 # one by one would hold the event loop for seconds.
 BATCH_IN_THREAD = 200
+# While a batch is indexed in a worker thread, the event loop takes the GIL back after at most this long
+# instead of Python's default 5 ms: a search gives the GIL up at every NumPy call on the whole index and
+# would otherwise wait 5 ms each time to get it back (p95 of searches meanwhile: 117 ms, with this 13 ms).
+BATCH_SWITCH_INTERVAL = 0.0002
 
 
 @dataclass(frozen=True)
@@ -47,6 +53,17 @@ class IndexedVersion:
     category_id: int | None
     owner_unit_id: int | None
     answer_html: str
+
+
+@contextlib.contextmanager
+def _short_switch_interval() -> Iterator[None]:
+    """Let threads take the GIL in turns more often while the block runs (process-wide, then restored)."""
+    default = sys.getswitchinterval()
+    sys.setswitchinterval(min(default, BATCH_SWITCH_INTERVAL))
+    try:
+        yield
+    finally:
+        sys.setswitchinterval(default)
 
 
 def china_day(moment: datetime) -> date:
@@ -215,8 +232,10 @@ class LiveIndex:
             if entry_id not in renewed and (indexed := self._index.get(str(entry_id))) is not None
         ]
         batch = [*keep, *changed]
-        if not self._built:  # the first build: searches wait for it
-            self._swap_in(await asyncio.to_thread(SearchIndex.build, batch, self._index.weights), renewed, started)
+        if not self._built:  # the first build: searches wait for it, the process's other requests do not
+            with _short_switch_interval():
+                first = await asyncio.to_thread(SearchIndex.build, batch, self._index.weights)
+            self._swap_in(first, renewed, started)
         else:
             self._rebuild = asyncio.create_task(self._build_aside(batch, renewed, started), name="kb-index-batch")
 
@@ -225,7 +244,8 @@ class LiveIndex:
     ) -> None:
         """Index a large batch in a worker thread and swap it in whole; on failure the next look tries again."""
         try:
-            rebuilt = await asyncio.to_thread(SearchIndex.build, batch, self._index.weights)
+            with _short_switch_interval():
+                rebuilt = await asyncio.to_thread(SearchIndex.build, batch, self._index.weights)
         except Exception:
             log.exception(
                 "knowledge base: indexing a batch of %d entries failed; the next look tries again", len(batch)

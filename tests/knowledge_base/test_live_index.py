@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sys
 import threading
 from collections.abc import Iterable
 from typing import Any
@@ -40,8 +41,10 @@ async def test_searches_go_on_while_a_bulk_import_is_indexed_and_feedback_surviv
 
     started, release = threading.Event(), threading.Event()
     build = SearchIndex.build
+    default_interval, intervals = sys.getswitchinterval(), []
 
     def held_build(entries: Iterable[KnowledgeEntry], weights: Any = None) -> SearchIndex:
+        intervals.append(sys.getswitchinterval())
         started.set()
         release.wait(timeout=60)
         return build(entries, weights)
@@ -66,3 +69,30 @@ async def test_searches_go_on_while_a_bulk_import_is_indexed_and_feedback_surviv
     after = await index.search("第7号政策的补贴标准")
     assert after[0].question == "第7号政策的补贴标准是什么？"
     assert index.feedback_boost(int(hit.entry_id)) == boost  # operators' feedback is not lost in the swap
+    # meanwhile the loop took the GIL back sooner than Python's 5 ms, and the process is back to its default
+    assert (
+        intervals == [pytest.approx(live_index.BATCH_SWITCH_INTERVAL)] and sys.getswitchinterval() == default_interval
+    )
+
+
+async def test_a_failed_batch_leaves_the_process_as_it_was_and_is_tried_again(
+    db: Database, city: City, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await publish(db, [FUND])
+    index = LiveIndex(db)
+    await index.search("公积金提取")
+    default_interval, build = sys.getswitchinterval(), SearchIndex.build
+
+    def failing_build(entries: Iterable[KnowledgeEntry], weights: Any = None) -> SearchIndex:
+        raise MemoryError("no room for the batch")
+
+    monkeypatch.setattr(live_index.SearchIndex, "build", failing_build)
+    await publish(db, [{"key": f"p-{n}", "question": f"第{n}号政策？", "answer": f"{n}元"} for n in range(300)])
+    index.mark_stale()
+    await index.catch_up()
+    assert sys.getswitchinterval() == default_interval
+    assert [h.question for h in await index.search("第7号政策")] == []  # not indexed, nothing half-done
+
+    monkeypatch.setattr(live_index.SearchIndex, "build", build)
+    await index.catch_up(force=True)  # the next look tries again
+    assert (await index.search("第7号政策"))[0].question == "第7号政策？"
