@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import logging
 import sys
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -55,15 +56,31 @@ class IndexedVersion:
     answer_html: str
 
 
-@contextlib.contextmanager
-def _short_switch_interval() -> Iterator[None]:
-    """Let threads take the GIL in turns more often while the block runs (process-wide, then restored)."""
-    default = sys.getswitchinterval()
-    sys.setswitchinterval(min(default, BATCH_SWITCH_INTERVAL))
-    try:
-        yield
-    finally:
-        sys.setswitchinterval(default)
+class _ShortSwitchInterval:
+    """Let threads take the GIL in turns more often while any build runs (process-wide, then restored)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._running = 0
+        self._default = sys.getswitchinterval()
+
+    @contextlib.contextmanager
+    def __call__(self) -> Iterator[None]:
+        with self._lock:
+            if not self._running:
+                self._default = sys.getswitchinterval()
+                sys.setswitchinterval(min(self._default, BATCH_SWITCH_INTERVAL))
+            self._running += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._running -= 1
+                if not self._running:
+                    sys.setswitchinterval(self._default)
+
+
+_short_switch_interval = _ShortSwitchInterval()
 
 
 def china_day(moment: datetime) -> date:

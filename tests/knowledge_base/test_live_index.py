@@ -96,3 +96,14 @@ async def test_a_failed_batch_leaves_the_process_as_it_was_and_is_tried_again(
     monkeypatch.setattr(live_index.SearchIndex, "build", build)
     await index.catch_up(force=True)  # the next look tries again
     assert (await index.search("第7号政策"))[0].question == "第7号政策？"
+
+
+def test_overlapping_builds_keep_threads_switching_often_until_the_last_one_ends() -> None:
+    default = sys.getswitchinterval()
+    first, second = live_index._short_switch_interval(), live_index._short_switch_interval()
+    first.__enter__()
+    second.__enter__()  # e.g. two processes' worth of indexes in one test process, or a batch during warm-up
+    first.__exit__(None, None, None)
+    assert sys.getswitchinterval() == pytest.approx(live_index.BATCH_SWITCH_INTERVAL)
+    second.__exit__(None, None, None)
+    assert sys.getswitchinterval() == default
