@@ -23,10 +23,10 @@ from typing import Any
 
 from bench.intake import migrate
 from bench.report import write_section
+from hotline import threads
 from hotline.db import Database
 from hotline.db_types import utcnow
 from hotline.seed.city import load_units
-from knowledge_base import live_index
 from knowledge_base.imports import EntryRow, import_entries, parse_file
 from knowledge_base.live_index import LiveIndex
 from knowledge_base.models import EntryStatus, KbEntry, KbEntryVersion
@@ -101,11 +101,11 @@ async def searches_during_batch(
     """Search timings on the idle index, then while a second import of the same size is indexed aside
     (``switch_interval``: the GIL switch interval used meanwhile instead of the product's)."""
     if switch_interval is not None:
-        product, live_index.BATCH_SWITCH_INTERVAL = live_index.BATCH_SWITCH_INTERVAL, switch_interval
+        product, threads.WORKER_SWITCH_INTERVAL = threads.WORKER_SWITCH_INTERVAL, switch_interval
         try:
             return await searches_during_batch(db, rows, rounds)
         finally:
-            live_index.BATCH_SWITCH_INTERVAL = product
+            threads.WORKER_SWITCH_INTERVAL = product
     index = LiveIndex(db)
     await index.catch_up(force=True)
     idle = await search_times(index, rounds, SEARCH_INTERVAL)
@@ -179,7 +179,7 @@ def report(
             ),
             "",
             "While a batch is indexed the process's GIL switch interval is "
-            f"{live_index.BATCH_SWITCH_INTERVAL * 1000:g} ms instead of Python's "
+            f"{threads.WORKER_SWITCH_INTERVAL * 1000:g} ms instead of Python's "
             f"{sys.getswitchinterval() * 1000:g} ms: a search gives the GIL up at each NumPy call over the whole "
             "index, and the default made it wait that long each time to get it back.",
         ]

@@ -16,6 +16,7 @@ from hotline.auth.service import CurrentUser
 from hotline.db_types import utcnow
 from hotline.deps import DB, User, audit
 from hotline.errors import InvalidInput, NotFound
+from hotline.threads import in_worker_thread
 from hotline.tickets import repository as tickets
 from hotline.uploads import read_limited
 from knowledge_base import exports, imports, service
@@ -154,7 +155,7 @@ async def export_entries(
     if format == "csv":
         content, media_type = exports.as_csv(rows), "text/csv; charset=utf-8"
     else:
-        content, media_type = await asyncio.to_thread(exports.as_workbook, rows), exports.WORKBOOK_MEDIA_TYPE
+        content, media_type = await in_worker_thread(exports.as_workbook, rows), exports.WORKBOOK_MEDIA_TYPE
     name = f"knowledge-base-{status or 'all'}-{china_day(utcnow()).isoformat()}.{format}"
     return Response(content, media_type=media_type, headers={"Content-Disposition": f'attachment; filename="{name}"'})
 

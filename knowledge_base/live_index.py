@@ -9,12 +9,9 @@ changes every entry's validity is checked again, so an expired entry leaves sear
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-import sys
-import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, Protocol
@@ -27,6 +24,7 @@ from sqlmodel import col, select
 from hotline.db import Database
 from hotline.db_types import utcnow
 from hotline.outage import is_outage
+from hotline.threads import in_worker_thread
 from hotline.timefmt import CHINA_TZ
 from knowledge_base.models import EntryStatus, FeedbackKind, KbEntry, KbEntryVersion, KbFeedback
 from knowledge_base.richtext import plain_text
@@ -40,10 +38,6 @@ CATCH_UP_SLACK = timedelta(minutes=2)
 # More changed entries than this are indexed in a worker thread (a bulk import, the first build): upserting them
 # one by one would hold the event loop for seconds.
 BATCH_IN_THREAD = 200
-# While a batch is indexed in a worker thread, the event loop takes the GIL back after at most this long
-# instead of Python's default 5 ms: a search gives the GIL up at every NumPy call on the whole index and
-# would otherwise wait 5 ms each time to get it back (p95 of searches meanwhile: 117 ms, with this 13 ms).
-BATCH_SWITCH_INTERVAL = 0.0002
 
 
 @dataclass(frozen=True)
@@ -54,33 +48,6 @@ class IndexedVersion:
     category_id: int | None
     owner_unit_id: int | None
     answer_html: str
-
-
-class _ShortSwitchInterval:
-    """Let threads take the GIL in turns more often while any build runs (process-wide, then restored)."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._running = 0
-        self._default = sys.getswitchinterval()
-
-    @contextlib.contextmanager
-    def __call__(self) -> Iterator[None]:
-        with self._lock:
-            if not self._running:
-                self._default = sys.getswitchinterval()
-                sys.setswitchinterval(min(self._default, BATCH_SWITCH_INTERVAL))
-            self._running += 1
-        try:
-            yield
-        finally:
-            with self._lock:
-                self._running -= 1
-                if not self._running:
-                    sys.setswitchinterval(self._default)
-
-
-_short_switch_interval = _ShortSwitchInterval()
 
 
 def china_day(moment: datetime) -> date:
@@ -250,8 +217,7 @@ class LiveIndex:
         ]
         batch = [*keep, *changed]
         if not self._built:  # the first build: searches wait for it, the process's other requests do not
-            with _short_switch_interval():
-                first = await asyncio.to_thread(SearchIndex.build, batch, self._index.weights)
+            first = await in_worker_thread(SearchIndex.build, batch, self._index.weights)
             self._swap_in(first, renewed, started)
         else:
             self._rebuild = asyncio.create_task(self._build_aside(batch, renewed, started), name="kb-index-batch")
@@ -261,8 +227,7 @@ class LiveIndex:
     ) -> None:
         """Index a large batch in a worker thread and swap it in whole; on failure the next look tries again."""
         try:
-            with _short_switch_interval():
-                rebuilt = await asyncio.to_thread(SearchIndex.build, batch, self._index.weights)
+            rebuilt = await in_worker_thread(SearchIndex.build, batch, self._index.weights)
         except Exception:
             log.exception(
                 "knowledge base: indexing a batch of %d entries failed; the next look tries again", len(batch)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import date
 from typing import Annotated, Any, Literal
 
@@ -16,6 +15,7 @@ from hotline.citizens.models import Citizen
 from hotline.db_types import utcnow
 from hotline.deps import DB, User, audit, require_roles
 from hotline.errors import Forbidden, InvalidInput, NotFound
+from hotline.threads import in_worker_thread
 from hotline.tickets import export, repository, service, views
 from hotline.tickets.lifecycle import Action
 from hotline.tickets.models import Ticket
@@ -115,7 +115,7 @@ async def export_tickets(
     if format == "csv":
         content, media_type = tables.as_csv(export.COLUMNS, rows), tables.CSV_MEDIA_TYPE
     else:
-        content = await asyncio.to_thread(tables.as_workbook, export.SHEET, export.COLUMNS, rows, widths=export.WIDTHS)
+        content = await in_worker_thread(tables.as_workbook, export.SHEET, export.COLUMNS, rows, widths=export.WIDTHS)
         media_type = tables.WORKBOOK_MEDIA_TYPE
     name = f"orders-{to_local(now).strftime('%Y%m%d-%H%M')}.{format}"
     return Response(content, media_type=media_type, headers={"Content-Disposition": f'attachment; filename="{name}"'})

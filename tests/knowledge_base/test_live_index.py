@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from hotline import threads
 from hotline.db import Database
 from hotline.db_types import utcnow
 from knowledge_base import live_index
@@ -70,9 +71,7 @@ async def test_searches_go_on_while_a_bulk_import_is_indexed_and_feedback_surviv
     assert after[0].question == "第7号政策的补贴标准是什么？"
     assert index.feedback_boost(int(hit.entry_id)) == boost  # operators' feedback is not lost in the swap
     # meanwhile the loop took the GIL back sooner than Python's 5 ms, and the process is back to its default
-    assert (
-        intervals == [pytest.approx(live_index.BATCH_SWITCH_INTERVAL)] and sys.getswitchinterval() == default_interval
-    )
+    assert intervals == [pytest.approx(threads.WORKER_SWITCH_INTERVAL)] and sys.getswitchinterval() == default_interval
 
 
 async def test_a_failed_batch_leaves_the_process_as_it_was_and_is_tried_again(
@@ -96,14 +95,3 @@ async def test_a_failed_batch_leaves_the_process_as_it_was_and_is_tried_again(
     monkeypatch.setattr(live_index.SearchIndex, "build", build)
     await index.catch_up(force=True)  # the next look tries again
     assert (await index.search("第7号政策"))[0].question == "第7号政策？"
-
-
-def test_overlapping_builds_keep_threads_switching_often_until_the_last_one_ends() -> None:
-    default = sys.getswitchinterval()
-    first, second = live_index._short_switch_interval(), live_index._short_switch_interval()
-    first.__enter__()
-    second.__enter__()  # e.g. two processes' worth of indexes in one test process, or a batch during warm-up
-    first.__exit__(None, None, None)
-    assert sys.getswitchinterval() == pytest.approx(live_index.BATCH_SWITCH_INTERVAL)
-    second.__exit__(None, None, None)
-    assert sys.getswitchinterval() == default
