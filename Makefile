@@ -39,6 +39,7 @@ bench: $(VENV)/.test-deps
 	$(BIN)/python -m bench.suggest
 	$(BIN)/python -m bench.kb
 	$(BIN)/python -m bench.kb_import
+	$(BIN)/python -m bench.ticket_export
 	$(BIN)/python -m bench.classifier
 
 lint: $(VENV)/.test-deps
