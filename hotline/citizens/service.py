@@ -35,6 +35,11 @@ def mask_phone(e164: str) -> str:
     return e164[:-8] + "****" + e164[-4:] if len(e164) > 8 else "****"
 
 
+def mask_name(name: str) -> str:
+    """A name with all but its first character hidden (``张**``)."""
+    return name[:1] + "**"
+
+
 def normalize_identity(kind: IdentityKind, value: str) -> str:
     """The canonical form under which an identity is stored and looked up."""
     if kind is IdentityKind.PHONE:

@@ -18,7 +18,7 @@ from sqlmodel import col, select
 from hotline.categories import Category, category_path
 from hotline.channels.models import CHANNEL_LABELS_ZH
 from hotline.citizens.models import ChannelIdentity, Citizen, IdentityKind
-from hotline.citizens.service import mask_phone
+from hotline.citizens.service import mask_name, mask_phone
 from hotline.supervision.models import TIER_LABELS_ZH
 from hotline.tickets.lifecycle import STATUS_LABELS_ZH
 from hotline.tickets.models import REQUEST_TYPE_LABELS_ZH, URGENCY_LABELS_ZH, Ticket
@@ -121,7 +121,7 @@ async def _citizens(session: AsyncSession, ids: set[int | None]) -> dict[int, tu
         for citizen_id in chunk:
             name = names.get(citizen_id)
             phone = first_phone.get(citizen_id)
-            found[citizen_id] = (name[:1] + "**" if name else "", mask_phone(phone) if phone else "")
+            found[citizen_id] = (mask_name(name) if name else "", mask_phone(phone) if phone else "")
     return found
 
 

@@ -74,7 +74,7 @@ async def citizen_view(session: AsyncSession, citizen: Citizen, *, masked: bool)
     shown = [{"kind": i.kind, "value": _mask(i.kind, i.value) if masked else i.value} for i in identities]
     return CitizenView(
         id=citizen.id,
-        name=(citizen.name[:1] + "**" if citizen.name else None) if masked else citizen.name,
+        name=(citizens.mask_name(citizen.name) if citizen.name else None) if masked else citizen.name,
         phones=[s["value"] for s in shown if s["kind"] == IdentityKind.PHONE],
         identities=shown,
         masked=masked,
