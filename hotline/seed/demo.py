@@ -42,10 +42,10 @@ async def seed(settings: Settings, *, orders: int, data_dir: Path, classifier: b
             knowledge = await load_demo_knowledge(session, units)
             accounts = await load_accounts(session, units, password, reset=given is not None)
             existing = (await session.execute(select(func.count()).select_from(Ticket))).scalar_one()
-            routing = RoutingContext.from_settings(settings)
-            await routing.registry.reload()
             built = 0
-            if not existing:
+            if not existing:  # proposals come from the routing index and, once loaded, the active model
+                routing = RoutingContext.from_settings(settings)
+                await routing.registry.reload()
                 built = await build_orders(session, units=units, data_dir=data_dir, count=orders, routing=routing)
     finally:
         await db.dispose()
